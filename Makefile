@@ -1,0 +1,49 @@
+# Two commands do everything on a fresh clone with python3 (3.11+) and make:
+#   make html   set up .venv, then build the book into _build/html
+#   make test   set up .venv with the test tools, then run every test
+# Setup is skipped when pyproject.toml and constraints.txt have not changed.
+
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+SPHINXOPTS ?= -W --keep-going -n
+PORT ?= 8000
+
+.PHONY: html test serve bench clean lint help
+
+help:
+	@echo "make html   build the book into _build/html"
+	@echo "make test   run every test"
+	@echo "make serve  serve _build/html on http://localhost:$(PORT)"
+	@echo "make bench  run the speed benchmark"
+	@echo "make clean  remove build outputs (keeps .venv)"
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade "pip>=24"
+
+$(VENV)/.book-ready: pyproject.toml constraints.txt | $(BIN)/python
+	$(BIN)/python -m pip install --quiet -c constraints.txt -e ".[book]"
+	touch $@
+
+$(VENV)/.test-ready: pyproject.toml constraints.txt $(VENV)/.book-ready
+	$(BIN)/python -m pip install --quiet -c constraints.txt -e ".[test]"
+	touch $@
+
+html: $(VENV)/.book-ready
+	$(BIN)/sphinx-build -b html . _build/html $(SPHINXOPTS)
+
+test: $(VENV)/.test-ready
+	$(BIN)/python -m pytest
+
+serve: html
+	$(BIN)/python -m http.server $(PORT) --bind 127.0.0.1 --directory _build/html
+
+bench: $(VENV)/.book-ready
+	$(BIN)/python -m rnnbook.bench
+
+lint: $(VENV)/.test-ready
+	$(BIN)/ruff check rnnbook tests gallery conf.py
+
+clean:
+	rm -rf _build examples jupyter_execute sg_execution_times.rst

@@ -1,0 +1,136 @@
+"""Sphinx configuration: one build for the book (book/), the gallery (gallery/) and the API.
+
+The source directory is the repository root, so everything that is not a page
+is excluded below.  Build with ``make html`` (warnings are errors).
+"""
+
+from __future__ import annotations
+
+import datetime
+import os
+import sys
+
+sys.path.insert(0, os.path.abspath("."))
+import rnnbook  # noqa: E402
+
+project = "rnnbook: Recurrent Neural Networks, Explained"
+author = "The rnnbook authors"
+version = release = rnnbook.__version__
+copyright = f"2026, {author}. Text and figures CC BY 4.0; code MIT"
+today = datetime.date(2026, 11, 24).isoformat()
+root_doc = "book/index"
+
+extensions = [
+    "myst_nb",
+    "sphinx.ext.autodoc",
+    "sphinx.ext.mathjax",
+    "numpydoc",
+    "sphinx_gallery.gen_gallery",
+    "sphinxcontrib.bibtex",
+    "sphinx_design",
+    "sphinx_exercise",
+    "sphinx_copybutton",
+]
+
+exclude_patterns = [
+    "_build",
+    ".venv",
+    ".git",
+    ".ci",
+    ".github",
+    ".pytest_cache",
+    ".ruff_cache",
+    "**/.ipynb_checkpoints",
+    "README.md",
+    "tests",
+    "rnnbook",
+    "gallery",
+    "jupyter_execute",
+    # sphinx-gallery writes a notebook beside every page it generates; myst-nb
+    # would read those as second copies of the same documents.
+    "examples/**/*.ipynb",
+    "examples/*.ipynb",
+    "sg_execution_times.rst",
+    "examples/sg_execution_times.rst",
+    "examples/**/sg_execution_times.rst",
+]
+
+# -- Notebooks (myst-nb) ------------------------------------------------------
+nb_execution_mode = "cache"
+nb_execution_cache_path = "_build/.jupyter_cache"
+nb_execution_raise_on_error = True
+nb_execution_show_tb = True
+nb_execution_timeout = 300
+nb_merge_streams = True
+myst_enable_extensions = ["dollarmath", "amsmath", "colon_fence", "deflist", "substitution"]
+myst_dmath_double_inline = True
+myst_heading_anchors = 3
+
+# -- Cross-references, numbering ---------------------------------------------
+nitpicky = True
+# numpydoc's "Parameters" types are plain text; these are the external names
+# that still become references (there is no network for intersphinx here).
+nitpick_ignore_regex = [
+    ("py:class", r"(numpy|np)\..*"),
+    ("py:class", r"(optional|callable|dict|list|tuple|float|int|str|bool|sequence|default|of|or|shape|any)"),
+]
+numfig = True
+math_numfig = True
+math_eqref_format = "Eq. ({number})"
+numfig_format = {"figure": "Fig. %s", "table": "Table %s", "code-block": "Listing %s"}
+numfig_secnum_depth = 1
+
+# -- API reference (autodoc + numpydoc) ---------------------------------------
+autodoc_typehints = "none"
+autodoc_member_order = "bysource"
+autodoc_default_options = {"members": True, "undoc-members": False}
+numpydoc_show_class_members = False
+numpydoc_validation_checks: set[str] = set()
+
+# -- Bibliography --------------------------------------------------------------
+bibtex_bibfiles = ["book/refs.bib"]
+bibtex_default_style = "plain"
+bibtex_reference_style = "author_year"
+
+# -- Gallery (sphinx-gallery) ----------------------------------------------------
+sphinx_gallery_conf = {
+    "examples_dirs": ["gallery"],
+    "gallery_dirs": ["examples"],
+    "filename_pattern": r"/plot_",
+    "ignore_pattern": r"__init__\.py|/_",
+    "within_subsection_order": "FileNameSortKey",
+    "plot_gallery": "True",
+    "download_all_examples": True,
+    "doc_module": ("rnnbook",),
+    "backreferences_dir": "_build/backreferences",
+    "reference_url": {"rnnbook": None},
+    "remove_config_comments": True,
+    "show_memory": False,
+    "min_reported_time": 1,
+}
+# Parts of the gallery in the book's order: folders sorted by name.
+sphinx_gallery_conf["subsection_order"] = sorted(
+    os.path.join("gallery", d) for d in os.listdir("gallery") if os.path.isdir(os.path.join("gallery", d))
+)
+
+# -- HTML -----------------------------------------------------------------------
+html_theme = "sphinx_book_theme"
+html_title = "rnnbook"
+html_baseurl = os.environ.get("RNNBOOK_BASEURL", "https://rnnbook.github.io/rnnbook/")
+html_static_path: list[str] = []
+html_extra_path = ["book/_extra"]
+html_last_updated_fmt = ""
+html_theme_options = {
+    "repository_url": "https://github.com/rnnbook/rnnbook",
+    "path_to_docs": ".",
+    "use_download_button": True,
+    "use_source_button": False,
+    "show_toc_level": 2,
+    "extra_footer": (
+        f"<p>rnnbook {release}. Text and figures licensed "
+        "CC BY 4.0; code licensed MIT. Reuse with attribution.</p>"
+    ),
+}
+html_sidebars: dict[str, list[str]] = {}
+suppress_warnings = ["mystnb.unknown_mime_type"]
+myst_substitutions = {"version": release}

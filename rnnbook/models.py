@@ -1,0 +1,158 @@
+"""Small models built from the layers: a state plus a read-out.
+
+Every model keeps its parameters in one flat dict, ``params``, whose names say
+where each array lives (``"rnn.weight_hh"``, ``"readout.weight"``), and offers
+``logits(x)`` and ``loss_and_grads(x, y)``.  That is all an optimiser and
+:func:`rnnbook.train.fit` need.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from rnnbook._validation import check_choice, check_features, check_labels, check_positive_int, check_rng
+from rnnbook.linear import init_linear, linear_backward, linear_forward
+from rnnbook.losses import softmax_cross_entropy
+from rnnbook.rnn import RNN
+
+Params = dict[str, np.ndarray]
+
+#: The recurrent layers a model can be built from, by name.
+CELLS: dict[str, type] = {"rnn": RNN}
+
+
+def make_cell(
+    cell: str, input_size: int, hidden_size: int, *, rng: np.random.Generator, dtype: np.dtype, activation: str = "tanh"
+):
+    """Build a recurrent layer by name: ``"rnn"`` (with ``activation``), ``"lstm"`` or ``"gru"``."""
+    cls = CELLS[check_choice(cell, "cell", tuple(CELLS))]
+    if cls is RNN:
+        return RNN(input_size, hidden_size, activation, rng=rng, dtype=dtype)
+    return cls(input_size, hidden_size, rng=rng, dtype=dtype)
+
+
+def split(params: Params, prefix: str) -> Params:
+    """The entries of ``params`` under ``prefix.``, with the prefix removed (views, not copies)."""
+    start = prefix + "."
+    return {k[len(start):]: v for k, v in params.items() if k.startswith(start)}
+
+
+def join(prefix: str, params: Params) -> Params:
+    """Put ``prefix.`` in front of every name."""
+    return {f"{prefix}.{k}": v for k, v in params.items()}
+
+
+class SequenceClassifier:
+    """Many-to-one: read a whole sequence, then answer once from the final state.
+
+    Parameters
+    ----------
+    input_size : int
+        I, features per step.
+    hidden_size : int
+        H, the size of the state.
+    n_classes : int
+        C, the number of possible answers.
+    cell : {"rnn", "lstm", "gru"}, default "rnn"
+    activation : str, default "tanh"
+        For ``cell="rnn"`` only.
+    rng : numpy.random.Generator or int
+    dtype : float32 or float64
+
+    Attributes
+    ----------
+    params : dict
+        ``rnn.*`` (the recurrent layer, torch names) and ``readout.weight`` (C, H),
+        ``readout.bias`` (C,).
+    """
+
+    def __init__(
+        self,
+        input_size: int,
+        hidden_size: int,
+        n_classes: int,
+        *,
+        cell: str = "rnn",
+        activation: str = "tanh",
+        rng: np.random.Generator | int,
+        dtype: type | np.dtype = np.float64,
+    ) -> None:
+        rng = check_rng(rng)
+        self.n_classes = check_positive_int(n_classes, "n_classes")
+        self.layer = make_cell(cell, input_size, hidden_size, rng=rng, dtype=np.dtype(dtype), activation=activation)
+        self.params = join("rnn", self.layer.params) | join(
+            "readout", init_linear(hidden_size, n_classes, rng=rng, dtype=dtype)
+        )
+        self.layer.params = split(self.params, "rnn")
+
+    def logits(self, x: np.ndarray) -> np.ndarray:
+        """Scores for each class, shape (B, C), from a sequence ``x`` of shape (T, B, I)."""
+        states, _ = self.layer.forward(x)
+        return linear_forward(split(self.params, "readout"), states[-1])
+
+    def loss_and_grads(self, x: np.ndarray, y: np.ndarray) -> tuple[float, Params]:
+        """Cross-entropy of the answers against labels ``y`` (B,), and every gradient."""
+        states, trace = self.layer.forward(x)
+        readout = split(self.params, "readout")
+        last = states[-1]
+        loss, dlogits = softmax_cross_entropy(linear_forward(readout, last), y)
+        grads_out, dlast = linear_backward(readout, last, dlogits)
+        dstates = np.zeros_like(states)
+        dstates[-1] = dlast
+        grads_rnn, _, _ = self.layer.backward(trace, dstates)
+        return loss, join("rnn", grads_rnn) | join("readout", grads_out)
+
+
+class MLPClassifier:
+    """One-to-one: a feedforward network, input -> tanh hidden layer -> class scores.
+
+    It has no state: it sees one input vector and nothing before it.
+
+    Parameters
+    ----------
+    input_size : int
+        I, features of the input.
+    hidden_size : int
+        H, units in the hidden layer.
+    n_classes : int
+        C.
+    rng : numpy.random.Generator or int
+    dtype : float32 or float64
+
+    Attributes
+    ----------
+    params : dict
+        ``hidden.weight`` (H, I), ``hidden.bias`` (H,), ``readout.weight`` (C, H),
+        ``readout.bias`` (C,).
+    """
+
+    def __init__(
+        self,
+        input_size: int,
+        hidden_size: int,
+        n_classes: int,
+        *,
+        rng: np.random.Generator | int,
+        dtype: type | np.dtype = np.float64,
+    ) -> None:
+        rng = check_rng(rng)
+        self.n_classes = check_positive_int(n_classes, "n_classes")
+        self.params = join("hidden", init_linear(input_size, hidden_size, rng=rng, dtype=dtype)) | join(
+            "readout", init_linear(hidden_size, n_classes, rng=rng, dtype=dtype)
+        )
+
+    def logits(self, x: np.ndarray) -> np.ndarray:
+        """Scores (B, C) for inputs ``x`` of shape (B, I)."""
+        hidden = np.tanh(linear_forward(split(self.params, "hidden"), x))
+        return linear_forward(split(self.params, "readout"), hidden)
+
+    def loss_and_grads(self, x: np.ndarray, y: np.ndarray) -> tuple[float, Params]:
+        """Cross-entropy against labels ``y`` (B,), and every gradient."""
+        x = check_features(x, "x", self.params["hidden.weight"].shape[1], dtype=self.params["hidden.weight"].dtype)
+        check_labels(y, "y", shape=(x.shape[0],), n_classes=self.n_classes)
+        first, second = split(self.params, "hidden"), split(self.params, "readout")
+        hidden = np.tanh(linear_forward(first, x))
+        loss, dlogits = softmax_cross_entropy(linear_forward(second, hidden), y)
+        grads_out, dhidden = linear_backward(second, hidden, dlogits)
+        grads_in, _ = linear_backward(first, x, dhidden * (1 - hidden * hidden))
+        return loss, join("hidden", grads_in) | join("readout", grads_out)

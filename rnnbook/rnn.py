@@ -1,0 +1,357 @@
+"""The vanilla recurrent network: one equation, applied again and again.
+
+The whole idea of a recurrent network fits in one line, the *state equation*
+
+.. math:: S_t = f(W_l x_t + b_l + W S_{t-1} + b)
+
+which mixes the new input :math:`x_t` with the old state :math:`S_{t-1}` and
+squashes the sum through an activation :math:`f`.  :func:`step` is that line;
+:func:`unroll` applies it along a whole sequence; :func:`backprop_through_time`
+runs the chain rule back along the same chain.
+
+Names and shapes follow ``torch.nn.RNN`` so that weights copy across by name:
+the book's :math:`W_l` is ``weight_ih`` (H, I), :math:`W` is ``weight_hh``
+(H, H), and the two biases ``bias_ih`` and ``bias_hh`` (H,) are kept apart
+(their sum is the single bias of the book) so the parameter count matches.
+Sequences are time-major: ``x`` has shape (T, B, I) for T steps, a batch of B
+and I input features.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import numpy as np
+
+from rnnbook._validation import (
+    check_array,
+    check_choice,
+    check_positive_int,
+    check_rng,
+    check_same_dtype,
+)
+
+Params = dict[str, np.ndarray]
+
+
+def step(
+    x: np.ndarray,
+    state: np.ndarray,
+    weight_ih: np.ndarray,
+    weight_hh: np.ndarray,
+    bias_ih: np.ndarray,
+    bias_hh: np.ndarray,
+    activation: str = "tanh",
+) -> np.ndarray:
+    """One tick of the state equation, :math:`S_t = f(W_l x_t + b_l + W S_{t-1} + b)`.
+
+    Parameters
+    ----------
+    x : numpy.ndarray, shape (B, I)
+        The inputs at this step, one row per sequence in the batch.
+    state : numpy.ndarray, shape (B, H)
+        The previous state :math:`S_{t-1}`.
+    weight_ih : numpy.ndarray, shape (H, I)
+        :math:`W_l`, the input weights.
+    weight_hh : numpy.ndarray, shape (H, H)
+        :math:`W`, the recurrent weights.
+    bias_ih, bias_hh : numpy.ndarray, shape (H,)
+        The two biases; only their sum matters.
+    activation : {"tanh", "relu", "sigmoid"}
+        The squashing function :math:`f`.
+
+    Returns
+    -------
+    numpy.ndarray, shape (B, H)
+        The new state :math:`S_t`.
+    """
+    f = ACTIVATIONS[check_choice(activation, "activation", tuple(ACTIVATIONS))][0]
+    return f(x @ weight_ih.T + bias_ih + state @ weight_hh.T + bias_hh)
+
+
+def _tanh(a: np.ndarray) -> np.ndarray:
+    return np.tanh(a, out=a)
+
+
+def _relu(a: np.ndarray) -> np.ndarray:
+    return np.maximum(a, 0, out=a)
+
+
+def _sigmoid(a: np.ndarray) -> np.ndarray:
+    # 1 / (1 + exp(-a)) written so that it never overflows: tanh is bounded.
+    np.multiply(a, 0.5, out=a)
+    np.tanh(a, out=a)
+    np.multiply(a, 0.5, out=a)
+    np.add(a, 0.5, out=a)
+    return a
+
+
+# Each activation with the derivative f'(a) written in terms of the output s = f(a),
+# which is what the backward pass has stored.
+ACTIVATIONS: dict[str, tuple[Callable[[np.ndarray], np.ndarray], Callable[[np.ndarray], np.ndarray]]] = {
+    "tanh": (_tanh, lambda s: 1 - s * s),
+    "relu": (_relu, lambda s: (s > 0).astype(s.dtype)),
+    "sigmoid": (_sigmoid, lambda s: s * (1 - s)),
+}
+
+
+@dataclass(frozen=True)
+class Trace:
+    """What :func:`unroll` remembers for the backward pass.
+
+    Attributes
+    ----------
+    x : numpy.ndarray, shape (T, B, I)
+        The input sequence.
+    state0 : numpy.ndarray, shape (B, H)
+        The initial state.
+    states : numpy.ndarray, shape (T, B, H)
+        Every state :math:`S_1 \\dots S_T`.
+    activation : str
+        The activation that produced them.
+    """
+
+    x: np.ndarray
+    state0: np.ndarray
+    states: np.ndarray
+    activation: str
+
+
+def init_params(
+    input_size: int,
+    hidden_size: int,
+    *,
+    rng: np.random.Generator | int,
+    dtype: type | np.dtype = np.float64,
+    gates: int = 1,
+) -> Params:
+    """Draw parameters the way ``torch.nn.RNN`` does: U(-1/sqrt(H), 1/sqrt(H)).
+
+    Parameters
+    ----------
+    input_size : int
+        I, the number of input features.
+    hidden_size : int
+        H, the size of the state.
+    rng : numpy.random.Generator or int
+        The source of randomness (or a seed for one).
+    dtype : numpy dtype, default float64
+        float32 or float64.
+    gates : int, default 1
+        How many blocks of H rows to stack (4 for an LSTM, 3 for a GRU).
+
+    Returns
+    -------
+    dict of str to numpy.ndarray
+        ``weight_ih`` (gates*H, I), ``weight_hh`` (gates*H, H), ``bias_ih`` and
+        ``bias_hh`` (gates*H,).
+    """
+    input_size = check_positive_int(input_size, "input_size")
+    hidden_size = check_positive_int(hidden_size, "hidden_size")
+    dtype = np.dtype(dtype)
+    if dtype not in (np.float32, np.float64):
+        raise TypeError(f"dtype must be float32 or float64, got {dtype}")
+    rng = check_rng(rng)
+    bound = 1.0 / np.sqrt(hidden_size)
+    shapes = {
+        "weight_ih": (gates * hidden_size, input_size),
+        "weight_hh": (gates * hidden_size, hidden_size),
+        "bias_ih": (gates * hidden_size,),
+        "bias_hh": (gates * hidden_size,),
+    }
+    return {name: rng.uniform(-bound, bound, size=s).astype(dtype) for name, s in shapes.items()}
+
+
+def check_params(params: Params, gates: int = 1) -> tuple[int, int, np.dtype]:
+    """Check a parameter dict and return ``(input_size, hidden_size, dtype)``."""
+    if not isinstance(params, dict):
+        raise TypeError(f"params must be a dict of arrays, got {type(params).__name__}")
+    missing = {"weight_ih", "weight_hh", "bias_ih", "bias_hh"} - set(params)
+    if missing:
+        raise ValueError(f"params is missing {sorted(missing)}; got keys {sorted(params)}")
+    w_hh = check_array(params["weight_hh"], "weight_hh", ndim=2)
+    if w_hh.shape[0] % gates or w_hh.shape[0] // gates != w_hh.shape[1]:
+        raise ValueError(
+            f"weight_hh must have shape ({gates}*H, H), got {w_hh.shape}"
+        )
+    hidden = w_hh.shape[1]
+    w_ih = check_array(params["weight_ih"], "weight_ih", ndim=2, shape=(gates * hidden, None))
+    check_array(params["bias_ih"], "bias_ih", ndim=1, shape=(gates * hidden,))
+    check_array(params["bias_hh"], "bias_hh", ndim=1, shape=(gates * hidden,))
+    dtype = check_same_dtype({k: params[k] for k in ("weight_ih", "weight_hh", "bias_ih", "bias_hh")})
+    return w_ih.shape[1], hidden, dtype
+
+
+def check_sequence(
+    x: np.ndarray, state0: np.ndarray | None, input_size: int, hidden_size: int, dtype: np.dtype
+) -> tuple[np.ndarray, np.ndarray]:
+    """Check a (T, B, I) sequence and a (B, H) initial state; make a zero state if None."""
+    x = check_array(x, "x", ndim=3, shape=(None, None, input_size), dtype=dtype)
+    batch = x.shape[1]
+    if state0 is None:
+        state0 = np.zeros((batch, hidden_size), dtype=dtype)
+    else:
+        state0 = check_array(state0, "state0", ndim=2, shape=(batch, hidden_size), dtype=dtype)
+    return x, state0
+
+
+def unroll(
+    params: Params,
+    x: np.ndarray,
+    state0: np.ndarray | None = None,
+    activation: str = "tanh",
+) -> tuple[np.ndarray, Trace]:
+    """Apply the state equation along a whole sequence, for a whole batch.
+
+    The input projection :math:`W_l x_t + b_l` does not depend on the state, so
+    it is computed for every step at once in one matrix product; only the
+    recurrent part runs step by step.
+
+    Parameters
+    ----------
+    params : dict
+        ``weight_ih`` (H, I), ``weight_hh`` (H, H), ``bias_ih``, ``bias_hh`` (H,).
+    x : numpy.ndarray, shape (T, B, I)
+        The input sequence, with the parameters' dtype.
+    state0 : numpy.ndarray, shape (B, H), optional
+        The initial state :math:`S_0`; zeros when omitted.
+    activation : {"tanh", "relu", "sigmoid"}
+        The activation :math:`f`.
+
+    Returns
+    -------
+    states : numpy.ndarray, shape (T, B, H)
+        :math:`S_1, \\dots, S_T`.
+    trace : Trace
+        What :func:`backprop_through_time` needs.
+    """
+    input_size, hidden_size, dtype = check_params(params)
+    x, state0 = check_sequence(x, state0, input_size, hidden_size, dtype)
+    f = ACTIVATIONS[check_choice(activation, "activation", tuple(ACTIVATIONS))][0]
+    steps, batch, _ = x.shape
+    # All input projections in one product: (T*B, I) @ (I, H).
+    states = (x.reshape(steps * batch, input_size) @ params["weight_ih"].T).reshape(steps, batch, hidden_size)
+    states += params["bias_ih"] + params["bias_hh"]
+    w_hh_t = np.ascontiguousarray(params["weight_hh"].T)
+    previous = state0
+    for t in range(steps):
+        current = states[t]
+        current += previous @ w_hh_t
+        previous = f(current)
+    return states, Trace(x=x, state0=state0, states=states, activation=activation)
+
+
+def backprop_through_time(
+    params: Params,
+    trace: Trace,
+    dstates: np.ndarray,
+) -> tuple[Params, np.ndarray, np.ndarray]:
+    """Run the chain rule backwards along the unrolled chain.
+
+    Parameters
+    ----------
+    params : dict
+        The parameters :func:`unroll` used.
+    trace : Trace
+        What :func:`unroll` returned.
+    dstates : numpy.ndarray, shape (T, B, H)
+        The gradient of the loss with respect to every state :math:`S_t`
+        (zeros where a state does not feed the loss directly).
+
+    Returns
+    -------
+    grads : dict
+        The gradient for each parameter, same names and shapes.
+    dx : numpy.ndarray, shape (T, B, I)
+        The gradient with respect to the inputs.
+    dstate0 : numpy.ndarray, shape (B, H)
+        The gradient with respect to the initial state.
+    """
+    states = trace.states
+    dstates = check_array(dstates, "dstates", ndim=3, shape=states.shape, dtype=states.dtype)
+    steps, batch, hidden = states.shape
+    fprime = ACTIVATIONS[trace.activation][1]
+    w_hh = params["weight_hh"]
+    # da[t] = dL/da_t, the gradient at the pre-activation of step t.
+    da = np.empty_like(states)
+    carry = np.zeros((batch, hidden), dtype=states.dtype)  # dL/dS_t arriving from step t+1
+    for t in range(steps - 1, -1, -1):
+        np.multiply(dstates[t] + carry, fprime(states[t]), out=da[t])
+        carry = da[t] @ w_hh
+    flat_da = da.reshape(steps * batch, hidden)
+    previous = np.concatenate([trace.state0[None], states[:-1]]).reshape(steps * batch, hidden)
+    grads = {
+        "weight_ih": flat_da.T @ trace.x.reshape(steps * batch, -1),
+        "weight_hh": flat_da.T @ previous,
+        "bias_ih": flat_da.sum(axis=0),
+        "bias_hh": flat_da.sum(axis=0),
+    }
+    dx = (flat_da @ params["weight_ih"]).reshape(trace.x.shape)
+    return grads, dx, carry
+
+
+class RNN:
+    """A vanilla recurrent layer holding its parameters, laid out as ``torch.nn.RNN``.
+
+    Parameters
+    ----------
+    input_size : int
+        I, the number of input features.
+    hidden_size : int
+        H, the size of the state.
+    activation : {"tanh", "relu", "sigmoid"}, default "tanh"
+        The activation :math:`f`.  (``torch.nn.RNN`` offers tanh and relu.)
+    rng : numpy.random.Generator or int
+        Randomness for the initial weights.
+    dtype : numpy dtype, default float64
+        float32 or float64.
+
+    Attributes
+    ----------
+    params : dict of str to numpy.ndarray
+        ``weight_ih`` (H, I), ``weight_hh`` (H, H), ``bias_ih`` (H,), ``bias_hh`` (H,).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from rnnbook import RNN
+    >>> layer = RNN(3, 5, rng=0)
+    >>> states, trace = layer.forward(np.zeros((7, 2, 3)))
+    >>> states.shape
+    (7, 2, 5)
+    """
+
+    gates = 1
+
+    def __init__(
+        self,
+        input_size: int,
+        hidden_size: int,
+        activation: str = "tanh",
+        *,
+        rng: np.random.Generator | int,
+        dtype: type | np.dtype = np.float64,
+    ) -> None:
+        self.activation = check_choice(activation, "activation", tuple(ACTIVATIONS))
+        self.params = init_params(input_size, hidden_size, rng=rng, dtype=dtype)
+
+    @property
+    def input_size(self) -> int:
+        return self.params["weight_ih"].shape[1]
+
+    @property
+    def hidden_size(self) -> int:
+        return self.params["weight_hh"].shape[1]
+
+    def forward(self, x: np.ndarray, state0: np.ndarray | None = None) -> tuple[np.ndarray, Trace]:
+        """Unroll over ``x`` (T, B, I); return the states (T, B, H) and a trace."""
+        return unroll(self.params, x, state0, self.activation)
+
+    def backward(self, trace: Trace, dstates: np.ndarray) -> tuple[Params, np.ndarray, np.ndarray]:
+        """Backpropagate ``dstates`` (T, B, H); return ``(grads, dx, dstate0)``."""
+        return backprop_through_time(self.params, trace, dstates)
+
+    def final_state(self, states: np.ndarray) -> np.ndarray:
+        """The state after the last step, shape (B, H)."""
+        return states[-1]
