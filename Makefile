@@ -33,8 +33,10 @@ $(VENV)/.test-ready: pyproject.toml constraints.txt $(VENV)/.book-ready
 html: $(VENV)/.book-ready
 	$(BIN)/sphinx-build -b html . _build/html $(SPHINXOPTS)
 
+# Two workers: the tests that need the built book share one (it is built once),
+# everything else runs on the other.
 test: $(VENV)/.test-ready
-	$(BIN)/python -m pytest
+	$(BIN)/python -m pytest -n 2 --dist loadgroup
 
 serve: html
 	$(BIN)/python -m http.server $(PORT) --bind 127.0.0.1 --directory _build/html
