@@ -134,3 +134,70 @@ html_theme_options = {
 html_sidebars: dict[str, list[str]] = {}
 suppress_warnings = ["mystnb.unknown_mime_type"]
 myst_substitutions = {"version": release}
+
+
+# -- Links between chapters, examples and the API --------------------------------
+# Each gallery script names its chapter in its docstring (:ref:`label`); that is
+# the one source of truth for "which examples belong to which chapter".  Every
+# chapter page gets a mini-gallery of its scripts, and every function or class
+# of the API reference gets a mini-gallery of the scripts that use it
+# (sphinx-gallery's backreferences).  sphinx-gallery has no option that does
+# either for MyST chapters or plain autodoc pages, hence these few lines.
+import re  # noqa: E402
+from pathlib import Path  # noqa: E402
+
+ROOT = Path(__file__).resolve().parent
+
+
+def examples_by_chapter() -> dict[str, list[str]]:
+    """Map a chapter label to the gallery scripts whose docstring links to it."""
+    found: dict[str, list[str]] = {}
+    for script in sorted(ROOT.glob("gallery/*/plot_*.py")):
+        docstring = script.read_text(encoding="utf-8").split('"""')[1]
+        for label in re.findall(r":ref:`([\w-]+)`", docstring):
+            found.setdefault(label, []).append(script.relative_to(ROOT).as_posix())
+    return found
+
+
+def add_examples_to_chapter(app, docname: str, source: list[str]) -> None:
+    if not docname.startswith("book/chapters/"):
+        return
+    label = re.search(r"^\(([\w-]+)\)=", source[0], flags=re.M)
+    scripts = examples_by_chapter().get(label.group(1), []) if label else []
+    if scripts:
+        # Links to the pages sphinx-gallery makes (its label for gallery/a/b.py
+        # is sphx_glr_examples_a_b.py).  The minigallery directive cannot run
+        # inside a MyST notebook, so the chapter gets a plain list.
+        links = [f"- {{ref}}`sphx_glr_examples_{Path(s).parent.name}_{Path(s).name}`" for s in scripts]
+        source[0] += "\n\n## Run the examples\n\n" + "\n".join(links) + "\n"
+
+
+def add_examples_to_api(app, what, name, obj, options, lines) -> None:
+    if what not in ("function", "class"):
+        return
+    names = [name]
+    short = name.rsplit(".", 1)[-1]
+    if getattr(rnnbook, short, None) is obj:
+        names.append(f"rnnbook.{short}")
+    lines.extend(["", f".. minigallery:: {' '.join(names)}", f"   :add-heading: Examples using ``{short}``", ""])
+
+
+def chapters_with_new_examples(app, env, added, changed, removed) -> list[str]:
+    """Re-read a chapter when its list of examples changed (its own file may not have)."""
+    current = examples_by_chapter()
+    previous = getattr(env, "rnnbook_examples", {})
+    env.rnnbook_examples = current
+    labels = {k for k in current.keys() | previous.keys() if current.get(k) != previous.get(k)}
+    chapters = [doc for doc in env.found_docs if doc.startswith("book/chapters/")]
+    return [doc for doc in chapters if any(f"({label})=" in _head(doc) for label in labels)]
+
+
+def _head(docname: str) -> str:
+    path = ROOT / f"{docname}.md"
+    return path.read_text(encoding="utf-8")[:600] if path.exists() else ""
+
+
+def setup(app):
+    app.connect("env-get-outdated", chapters_with_new_examples)
+    app.connect("source-read", add_examples_to_chapter)
+    app.connect("autodoc-process-docstring", add_examples_to_api, priority=900)
