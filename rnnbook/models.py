@@ -11,14 +11,16 @@ from __future__ import annotations
 import numpy as np
 
 from rnnbook._validation import check_choice, check_features, check_labels, check_positive_int, check_rng
+from rnnbook.gru import GRU
 from rnnbook.linear import init_linear, linear_backward, linear_forward
 from rnnbook.losses import softmax_cross_entropy
+from rnnbook.lstm import LSTM
 from rnnbook.rnn import RNN
 
 Params = dict[str, np.ndarray]
 
 #: The recurrent layers a model can be built from, by name.
-CELLS: dict[str, type] = {"rnn": RNN}
+CELLS: dict[str, type] = {"rnn": RNN, "lstm": LSTM, "gru": GRU}
 
 
 def make_cell(

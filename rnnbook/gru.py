@@ -1,0 +1,269 @@
+"""The gated recurrent unit (GRU): two gates, one state.
+
+The GRU of Cho et al. (2014) keeps the LSTM's idea, that the new state is a
+gated mixture of the old state and a candidate, with one state instead of two
+and three blocks of weights instead of four:
+
+.. math::
+
+   r_t &= \\sigma(W_{ir} x_t + b_{ir} + W_{hr} h_{t-1} + b_{hr}) \\quad \\text{(reset gate)} \\\\
+   z_t &= \\sigma(W_{iz} x_t + b_{iz} + W_{hz} h_{t-1} + b_{hz}) \\quad \\text{(update gate)} \\\\
+   n_t &= \\tanh(W_{in} x_t + b_{in} + r_t \\odot (W_{hn} h_{t-1} + b_{hn})) \\quad \\text{(candidate)} \\\\
+   h_t &= (1 - z_t) \\odot n_t + z_t \\odot h_{t-1}
+
+This is exactly ``torch.nn.GRU``: gate order r, z, n, and the reset gate
+multiplies the recurrent product *after* the matrix (bias :math:`b_{hn}`
+included).  ``weight_ih`` (3H, I), ``weight_hh`` (3H, H), ``bias_ih`` and
+``bias_hh`` (3H,) copy across by name.  Sequences are time-major, ``x`` of
+shape (T, B, I).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from rnnbook._validation import check_array
+from rnnbook.rnn import _sigmoid, check_params, check_sequence, init_params
+
+Params = dict[str, np.ndarray]
+
+GATES = 3
+
+
+@dataclass(frozen=True)
+class GRUTrace:
+    """What :func:`unroll` remembers for the backward pass.
+
+    Attributes
+    ----------
+    x : numpy.ndarray, shape (T, B, I)
+        The input sequence.
+    state0 : numpy.ndarray, shape (B, H)
+        The initial state :math:`h_0`.
+    states : numpy.ndarray, shape (T, B, H)
+        The states :math:`h_1 \\dots h_T`.
+    gates : numpy.ndarray, shape (T, B, 3H)
+        :math:`r_t, z_t, n_t` after their squashing, in torch's order.
+    hidden_n : numpy.ndarray, shape (T, B, H)
+        :math:`W_{hn} h_{t-1} + b_{hn}`, the recurrent part of the candidate
+        before the reset gate scales it.
+    """
+
+    x: np.ndarray
+    state0: np.ndarray
+    states: np.ndarray
+    gates: np.ndarray
+    hidden_n: np.ndarray
+
+    @property
+    def final_state(self) -> np.ndarray:
+        """``h_T`` (B, H): pass it as ``state0`` to continue the sequence."""
+        return self.states[-1]
+
+
+def unroll(
+    params: Params,
+    x: np.ndarray,
+    state0: np.ndarray | None = None,
+) -> tuple[np.ndarray, GRUTrace]:
+    """Run the GRU along a whole sequence, for a whole batch.
+
+    The input part of the three gates is computed for all steps in one matrix
+    product; each step then needs one (B, H) @ (H, 3H) product and elementwise
+    work.
+
+    Parameters
+    ----------
+    params : dict
+        ``weight_ih`` (3H, I), ``weight_hh`` (3H, H), ``bias_ih``, ``bias_hh`` (3H,).
+    x : numpy.ndarray, shape (T, B, I)
+        The input sequence, with the parameters' dtype.
+    state0 : numpy.ndarray, shape (B, H), optional
+        The initial state :math:`h_0`; zeros when omitted.
+
+    Returns
+    -------
+    states : numpy.ndarray, shape (T, B, H)
+        :math:`h_1, \\dots, h_T`.
+    trace : GRUTrace
+        What :func:`backprop_through_time` needs.
+    """
+    input_size, hidden, dtype = check_params(params, gates=GATES)
+    x, h0 = check_sequence(x, state0, input_size, hidden, dtype)
+    steps, batch, _ = x.shape
+    two = 2 * hidden
+    # All input projections in one product: (T*B, I) @ (I, 3H).
+    gates = (x.reshape(steps * batch, input_size) @ params["weight_ih"].T).reshape(steps, batch, GATES * hidden)
+    gates += params["bias_ih"]
+    # r and z add both biases before the squashing; n keeps b_hn inside the reset product.
+    gates[..., :two] += params["bias_hh"][:two]
+    w_hh_t = np.ascontiguousarray(params["weight_hh"].T)
+    b_hn = params["bias_hh"][two:]
+    states = np.empty((steps, batch, hidden), dtype=dtype)
+    hidden_n = np.empty_like(states)
+    h = h0
+    for t in range(steps):
+        a = gates[t]
+        recurrent = h @ w_hh_t  # (B, 3H)
+        a[:, :two] += recurrent[:, :two]
+        _sigmoid(a[:, :two])  # r and z, in place
+        r, z, n = a[:, :hidden], a[:, hidden:two], a[:, two:]
+        hn = np.add(recurrent[:, two:], b_hn, out=hidden_n[t])
+        n += r * hn
+        np.tanh(n, out=n)
+        # h = (1 - z) n + z h_prev = n + z (h_prev - n)
+        new = np.subtract(h, n, out=states[t])
+        new *= z
+        new += n
+        h = new
+    return states, GRUTrace(x=x, state0=h0, states=states, gates=gates, hidden_n=hidden_n)
+
+
+def backprop_through_time(
+    params: Params,
+    trace: GRUTrace,
+    dstates: np.ndarray,
+) -> tuple[Params, np.ndarray, np.ndarray]:
+    """Run the chain rule backwards through the GRU.
+
+    The state reaches the next one along two roads: directly, scaled by the
+    update gate (:math:`\\partial h_t / \\partial h_{t-1} \\ni z_t`), and through the
+    gates and the candidate (one matrix product).  The loop collects the
+    gradient at the gates' pre-activations; weights, biases and inputs get
+    theirs in single big products after the loop.
+
+    Parameters
+    ----------
+    params : dict
+        The parameters :func:`unroll` used.
+    trace : GRUTrace
+        What :func:`unroll` returned.
+    dstates : numpy.ndarray, shape (T, B, H)
+        The gradient of the loss with respect to every state :math:`h_t`.
+
+    Returns
+    -------
+    grads : dict
+        The gradient for each parameter, same names and shapes.
+    dx : numpy.ndarray, shape (T, B, I)
+        The gradient with respect to the inputs.
+    dstate0 : numpy.ndarray, shape (B, H)
+        The gradient with respect to the initial state.
+    """
+    states = trace.states
+    steps, batch, hidden = states.shape
+    dtype = states.dtype
+    two = 2 * hidden
+    dstates = check_array(dstates, "dstates", ndim=3, shape=states.shape, dtype=dtype)
+    w_hh = params["weight_hh"]
+    gates = trace.gates
+    # dgh[t]: gradient at the recurrent projection W_hh h_{t-1} + b_hh of step t (B, 3H);
+    # dn_in[t]: gradient at the candidate's input part W_in x_t + b_in (B, H), which differs
+    # from the recurrent one by the reset gate.  For r and z the two coincide.
+    dgh = np.empty_like(gates)
+    dn_in = np.empty_like(states)
+    dh = np.zeros((batch, hidden), dtype=dtype)  # dL/dh_t arriving from step t+1
+    tmp = np.empty((batch, hidden), dtype=dtype)
+    for t in range(steps - 1, -1, -1):
+        a, d = gates[t], dgh[t]
+        r, z, n = a[:, :hidden], a[:, hidden:two], a[:, two:]
+        dr, dz, dn = d[:, :hidden], d[:, hidden:two], d[:, two:]
+        h_prev = states[t - 1] if t > 0 else trace.state0
+        dh += dstates[t]
+        # h = n + z (h_prev - n)
+        np.subtract(h_prev, n, out=dz)
+        dz *= dh
+        dz *= z
+        np.subtract(1, z, out=tmp)
+        dz *= tmp  # * z (1 - z)
+        da_n = dn_in[t]
+        np.multiply(dh, tmp, out=da_n)  # dL/dn = dh (1 - z)
+        np.multiply(n, n, out=tmp)
+        np.subtract(1, tmp, out=tmp)
+        da_n *= tmp  # * (1 - n^2): gradient at the candidate's pre-activation
+        np.multiply(da_n, trace.hidden_n[t], out=dr)
+        dr *= r
+        np.subtract(1, r, out=tmp)
+        dr *= tmp  # * r (1 - r)
+        np.multiply(da_n, r, out=dn)
+        dh *= z
+        dh += d @ w_hh
+    flat_dgh = dgh.reshape(steps * batch, GATES * hidden)
+    # The input projection's gradient: the same as dgh except for the candidate block.
+    dgi = dgh.copy()
+    dgi[..., two:] = dn_in
+    flat_dgi = dgi.reshape(steps * batch, GATES * hidden)
+    previous = np.concatenate([trace.state0[None], states[:-1]]).reshape(steps * batch, hidden)
+    grads = {
+        "weight_ih": flat_dgi.T @ trace.x.reshape(steps * batch, -1),
+        "weight_hh": flat_dgh.T @ previous,
+        "bias_ih": flat_dgi.sum(axis=0),
+        "bias_hh": flat_dgh.sum(axis=0),
+    }
+    dx = (flat_dgi @ params["weight_ih"]).reshape(trace.x.shape)
+    return grads, dx, dh
+
+
+class GRU:
+    """A GRU layer holding its parameters, laid out as ``torch.nn.GRU``.
+
+    Parameters
+    ----------
+    input_size : int
+        I, the number of input features.
+    hidden_size : int
+        H, the size of the state.
+    rng : numpy.random.Generator or int
+        Randomness for the initial weights, U(-1/sqrt(H), 1/sqrt(H)) as in torch.
+    dtype : numpy dtype, default float64
+        float32 or float64.
+
+    Attributes
+    ----------
+    params : dict of str to numpy.ndarray
+        ``weight_ih`` (3H, I), ``weight_hh`` (3H, H), ``bias_ih`` (3H,), ``bias_hh`` (3H,),
+        with the gates stacked in the order r, z, n.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from rnnbook.gru import GRU
+    >>> layer = GRU(3, 5, rng=0)
+    >>> states, trace = layer.forward(np.zeros((7, 2, 3)))
+    >>> states.shape
+    (7, 2, 5)
+    """
+
+    gates = GATES
+
+    def __init__(
+        self,
+        input_size: int,
+        hidden_size: int,
+        *,
+        rng: np.random.Generator | int,
+        dtype: type | np.dtype = np.float64,
+    ) -> None:
+        self.params = init_params(input_size, hidden_size, rng=rng, dtype=dtype, gates=GATES)
+
+    @property
+    def input_size(self) -> int:
+        return self.params["weight_ih"].shape[1]
+
+    @property
+    def hidden_size(self) -> int:
+        return self.params["weight_hh"].shape[1]
+
+    def forward(self, x: np.ndarray, state0: np.ndarray | None = None) -> tuple[np.ndarray, GRUTrace]:
+        """Unroll over ``x`` (T, B, I) from ``state0`` (B, H); return the states (T, B, H) and a trace."""
+        return unroll(self.params, x, state0)
+
+    def backward(self, trace: GRUTrace, dstates: np.ndarray) -> tuple[Params, np.ndarray, np.ndarray]:
+        """Backpropagate ``dstates`` (T, B, H); return ``(grads, dx, dstate0)``."""
+        return backprop_through_time(self.params, trace, dstates)
+
+    def final_state(self, states: np.ndarray) -> np.ndarray:
+        """The state after the last step, shape (B, H)."""
+        return states[-1]

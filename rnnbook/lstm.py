@@ -1,0 +1,308 @@
+"""The long short-term memory (LSTM) layer: a state with a protected cell.
+
+An LSTM carries two arrays from step to step: the *cell* :math:`c_t`, a long
+memory that is changed only by elementwise scaling and adding, and the *hidden
+state* :math:`h_t`, what the layer shows to the outside.  Four gates, each a
+small layer of its own that reads the input and the previous hidden state,
+decide what happens to the cell:
+
+.. math::
+
+   i_t &= \\sigma(W_{ii} x_t + b_{ii} + W_{hi} h_{t-1} + b_{hi}) \\quad \\text{(input gate)} \\\\
+   f_t &= \\sigma(W_{if} x_t + b_{if} + W_{hf} h_{t-1} + b_{hf}) \\quad \\text{(forget gate)} \\\\
+   g_t &= \\tanh(W_{ig} x_t + b_{ig} + W_{hg} h_{t-1} + b_{hg}) \\quad \\text{(candidate)} \\\\
+   o_t &= \\sigma(W_{io} x_t + b_{io} + W_{ho} h_{t-1} + b_{ho}) \\quad \\text{(output gate)} \\\\
+   c_t &= f_t \\odot c_{t-1} + i_t \\odot g_t \\\\
+   h_t &= o_t \\odot \\tanh(c_t)
+
+Names, shapes and the gate order (i, f, g, o) follow ``torch.nn.LSTM``, so
+weights copy across by name: ``weight_ih`` (4H, I) stacks the four input
+matrices, ``weight_hh`` (4H, H) the four recurrent ones, and ``bias_ih``,
+``bias_hh`` (4H,) the biases.  Sequences are time-major, ``x`` of shape
+(T, B, I).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from rnnbook._validation import check_array
+from rnnbook.rnn import _sigmoid, check_params, init_params
+
+Params = dict[str, np.ndarray]
+
+GATES = 4
+
+
+@dataclass(frozen=True)
+class LSTMTrace:
+    """What :func:`unroll` remembers for the backward pass.
+
+    Attributes
+    ----------
+    x : numpy.ndarray, shape (T, B, I)
+        The input sequence.
+    state0 : numpy.ndarray, shape (B, H)
+        The initial hidden state :math:`h_0`.
+    cell0 : numpy.ndarray, shape (B, H)
+        The initial cell :math:`c_0`.
+    states : numpy.ndarray, shape (T, B, H)
+        The hidden states :math:`h_1 \\dots h_T`.
+    cells : numpy.ndarray, shape (T, B, H)
+        The cells :math:`c_1 \\dots c_T`.
+    gates : numpy.ndarray, shape (T, B, 4H)
+        The gate values after their squashing, in torch's order
+        :math:`i_t, f_t, g_t, o_t` along the last axis.
+    tanh_cells : numpy.ndarray, shape (T, B, H)
+        :math:`\\tanh(c_t)`, kept so the backward pass need not recompute it.
+    """
+
+    x: np.ndarray
+    state0: np.ndarray
+    cell0: np.ndarray
+    states: np.ndarray
+    cells: np.ndarray
+    gates: np.ndarray
+    tanh_cells: np.ndarray
+
+    @property
+    def final_state(self) -> tuple[np.ndarray, np.ndarray]:
+        """``(h_T, c_T)``, each (B, H): pass it as ``state0`` to continue the sequence."""
+        return self.states[-1], self.cells[-1]
+
+
+def check_state0(
+    state0: object, batch: int, hidden_size: int, dtype: np.dtype
+) -> tuple[np.ndarray, np.ndarray]:
+    """Check an LSTM initial state: ``None`` (zeros) or a tuple ``(h0, c0)`` of (B, H) arrays."""
+    if state0 is None:
+        zeros = np.zeros((batch, hidden_size), dtype=dtype)
+        return zeros, zeros.copy()
+    if not isinstance(state0, tuple | list) or len(state0) != 2:
+        got = f"a {type(state0).__name__} of length {len(state0)}" if isinstance(state0, tuple | list) else (
+            type(state0).__name__
+        )
+        raise TypeError(f"state0 of an LSTM must be None or a tuple (h0, c0) of two (B, H) arrays, got {got}")
+    h0 = check_array(state0[0], "h0", ndim=2, shape=(batch, hidden_size), dtype=dtype)
+    c0 = check_array(state0[1], "c0", ndim=2, shape=(batch, hidden_size), dtype=dtype)
+    return h0, c0
+
+
+def unroll(
+    params: Params,
+    x: np.ndarray,
+    state0: tuple[np.ndarray, np.ndarray] | None = None,
+) -> tuple[np.ndarray, LSTMTrace]:
+    """Run the LSTM along a whole sequence, for a whole batch.
+
+    The input part of all four gates, :math:`W_{i\\cdot} x_t + b_{i\\cdot} + b_{h\\cdot}`,
+    does not depend on the state, so it is computed for every step in one
+    matrix product.  Each step then needs one (B, H) @ (H, 4H) product for the
+    recurrent part of the four gates, and elementwise work.
+
+    Parameters
+    ----------
+    params : dict
+        ``weight_ih`` (4H, I), ``weight_hh`` (4H, H), ``bias_ih``, ``bias_hh`` (4H,).
+    x : numpy.ndarray, shape (T, B, I)
+        The input sequence, with the parameters' dtype.
+    state0 : tuple of two numpy.ndarray, each (B, H), optional
+        ``(h0, c0)``, the initial hidden state and cell; zeros when omitted.
+
+    Returns
+    -------
+    states : numpy.ndarray, shape (T, B, H)
+        The hidden states :math:`h_1, \\dots, h_T`.
+    trace : LSTMTrace
+        What :func:`backprop_through_time` needs, including the cells
+        ``trace.cells`` (T, B, H).
+    """
+    input_size, hidden, dtype = check_params(params, gates=GATES)
+    x = check_array(x, "x", ndim=3, shape=(None, None, input_size), dtype=dtype)
+    steps, batch, _ = x.shape
+    h0, c0 = check_state0(state0, batch, hidden, dtype)
+    # All input projections in one product: (T*B, I) @ (I, 4H).
+    gates = (x.reshape(steps * batch, input_size) @ params["weight_ih"].T).reshape(steps, batch, GATES * hidden)
+    gates += params["bias_ih"] + params["bias_hh"]
+    w_hh_t = np.ascontiguousarray(params["weight_hh"].T)
+    states = np.empty((steps, batch, hidden), dtype=dtype)
+    cells = np.empty_like(states)
+    tanh_cells = np.empty_like(states)
+    h, c = h0, c0
+    for t in range(steps):
+        a = gates[t]
+        a += h @ w_hh_t
+        _sigmoid(a[:, : 2 * hidden])  # i and f, in place
+        np.tanh(a[:, 2 * hidden : 3 * hidden], out=a[:, 2 * hidden : 3 * hidden])  # g
+        _sigmoid(a[:, 3 * hidden :])  # o
+        i, f, g, o = a[:, :hidden], a[:, hidden : 2 * hidden], a[:, 2 * hidden : 3 * hidden], a[:, 3 * hidden :]
+        c = np.multiply(f, c, out=cells[t])
+        c += i * g
+        np.tanh(c, out=tanh_cells[t])
+        h = np.multiply(o, tanh_cells[t], out=states[t])
+    trace = LSTMTrace(x=x, state0=h0, cell0=c0, states=states, cells=cells, gates=gates, tanh_cells=tanh_cells)
+    return states, trace
+
+
+def backprop_through_time(
+    params: Params,
+    trace: LSTMTrace,
+    dstates: np.ndarray,
+    dcell: np.ndarray | None = None,
+) -> tuple[Params, np.ndarray, tuple[np.ndarray, np.ndarray]]:
+    """Run the chain rule backwards through the LSTM.
+
+    The gradient reaches the previous cell along :math:`c_t = f_t c_{t-1} + \\dots`
+    as :math:`\\partial c_t / \\partial c_{t-1} = f_t`, one elementwise factor per
+    step: no matrix and no squashing derivative in between.  Per step the loop
+    collects the gradient at the four gates' pre-activations; the weight, bias
+    and input gradients are then single big products after the loop.
+
+    Parameters
+    ----------
+    params : dict
+        The parameters :func:`unroll` used.
+    trace : LSTMTrace
+        What :func:`unroll` returned.
+    dstates : numpy.ndarray, shape (T, B, H)
+        The gradient of the loss with respect to every hidden state :math:`h_t`.
+    dcell : numpy.ndarray, shape (B, H), optional
+        The gradient with respect to the final cell :math:`c_T` (when the loss
+        reads it, for instance through a state carried on); zeros when omitted.
+
+    Returns
+    -------
+    grads : dict
+        The gradient for each parameter, same names and shapes.
+    dx : numpy.ndarray, shape (T, B, I)
+        The gradient with respect to the inputs.
+    dstate0 : tuple of two numpy.ndarray, each (B, H)
+        ``(dh0, dc0)``, the gradients with respect to the initial state and cell.
+    """
+    states = trace.states
+    steps, batch, hidden = states.shape
+    dtype = states.dtype
+    dstates = check_array(dstates, "dstates", ndim=3, shape=states.shape, dtype=dtype)
+    if dcell is None:
+        dc = np.zeros((batch, hidden), dtype=dtype)
+    else:
+        dc = check_array(dcell, "dcell", ndim=2, shape=(batch, hidden), dtype=dtype).copy()
+    w_hh = params["weight_hh"]
+    gates = trace.gates
+    # da[t] = dL/da_t, the gradient at the four gates' pre-activations of step t, (B, 4H).
+    da = np.empty_like(gates)
+    dh = np.zeros((batch, hidden), dtype=dtype)  # dL/dh_t arriving from step t+1
+    tmp = np.empty((batch, hidden), dtype=dtype)
+    for t in range(steps - 1, -1, -1):
+        a, d = gates[t], da[t]
+        i, f, g, o = a[:, :hidden], a[:, hidden : 2 * hidden], a[:, 2 * hidden : 3 * hidden], a[:, 3 * hidden :]
+        di, df, dg, do = d[:, :hidden], d[:, hidden : 2 * hidden], d[:, 2 * hidden : 3 * hidden], d[:, 3 * hidden :]
+        c_prev = trace.cells[t - 1] if t > 0 else trace.cell0
+        tc = trace.tanh_cells[t]
+        dh += dstates[t]
+        # output gate: h = o * tanh(c)
+        np.multiply(dh, tc, out=do)
+        do *= o
+        np.subtract(1, o, out=tmp)
+        do *= tmp  # * sigma'(.) = o (1 - o)
+        # the cell: dc += dh * o * (1 - tanh(c)^2)
+        np.multiply(tc, tc, out=tmp)
+        np.subtract(1, tmp, out=tmp)
+        tmp *= o
+        tmp *= dh
+        dc += tmp
+        # c = f * c_prev + i * g
+        np.multiply(dc, g, out=di)
+        di *= i
+        np.subtract(1, i, out=tmp)
+        di *= tmp
+        np.multiply(dc, c_prev, out=df)
+        df *= f
+        np.subtract(1, f, out=tmp)
+        df *= tmp
+        np.multiply(g, g, out=tmp)
+        np.subtract(1, tmp, out=tmp)
+        np.multiply(dc, i, out=dg)
+        dg *= tmp
+        dc *= f  # the conveyor belt: dL/dc_{t-1} = dL/dc_t * f_t
+        dh = d @ w_hh
+    flat_da = da.reshape(steps * batch, GATES * hidden)
+    previous = np.concatenate([trace.state0[None], states[:-1]]).reshape(steps * batch, hidden)
+    bias = flat_da.sum(axis=0)
+    grads = {
+        "weight_ih": flat_da.T @ trace.x.reshape(steps * batch, -1),
+        "weight_hh": flat_da.T @ previous,
+        "bias_ih": bias,
+        "bias_hh": bias.copy(),
+    }
+    dx = (flat_da @ params["weight_ih"]).reshape(trace.x.shape)
+    return grads, dx, (dh, dc)
+
+
+class LSTM:
+    """An LSTM layer holding its parameters, laid out as ``torch.nn.LSTM``.
+
+    Parameters
+    ----------
+    input_size : int
+        I, the number of input features.
+    hidden_size : int
+        H, the size of the hidden state and of the cell.
+    rng : numpy.random.Generator or int
+        Randomness for the initial weights, U(-1/sqrt(H), 1/sqrt(H)) as in torch.
+    dtype : numpy dtype, default float64
+        float32 or float64.
+
+    Attributes
+    ----------
+    params : dict of str to numpy.ndarray
+        ``weight_ih`` (4H, I), ``weight_hh`` (4H, H), ``bias_ih`` (4H,), ``bias_hh`` (4H,),
+        with the gates stacked in the order i, f, g, o.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from rnnbook.lstm import LSTM
+    >>> layer = LSTM(3, 5, rng=0)
+    >>> states, trace = layer.forward(np.zeros((7, 2, 3)))
+    >>> states.shape, trace.cells.shape
+    ((7, 2, 5), (7, 2, 5))
+    """
+
+    gates = GATES
+
+    def __init__(
+        self,
+        input_size: int,
+        hidden_size: int,
+        *,
+        rng: np.random.Generator | int,
+        dtype: type | np.dtype = np.float64,
+    ) -> None:
+        self.params = init_params(input_size, hidden_size, rng=rng, dtype=dtype, gates=GATES)
+
+    @property
+    def input_size(self) -> int:
+        return self.params["weight_ih"].shape[1]
+
+    @property
+    def hidden_size(self) -> int:
+        return self.params["weight_hh"].shape[1]
+
+    def forward(
+        self, x: np.ndarray, state0: tuple[np.ndarray, np.ndarray] | None = None
+    ) -> tuple[np.ndarray, LSTMTrace]:
+        """Unroll over ``x`` (T, B, I) from ``state0 = (h0, c0)``; return the hidden states (T, B, H) and a trace."""
+        return unroll(self.params, x, state0)
+
+    def backward(
+        self, trace: LSTMTrace, dstates: np.ndarray, dcell: np.ndarray | None = None
+    ) -> tuple[Params, np.ndarray, tuple[np.ndarray, np.ndarray]]:
+        """Backpropagate ``dstates`` (T, B, H) (and ``dcell`` (B, H)); return ``(grads, dx, (dh0, dc0))``."""
+        return backprop_through_time(self.params, trace, dstates, dcell)
+
+    def final_state(self, states: np.ndarray) -> np.ndarray:
+        """The hidden state after the last step, shape (B, H).  (The final cell is ``trace.cells[-1]``.)"""
+        return states[-1]
