@@ -6,6 +6,15 @@ import numpy as np
 import pytest
 
 from rnnbook import SGD, check_gradients
+from rnnbook.gradients import (
+    GAMMA,
+    gradient_norm_by_lag,
+    pascanu_bound,
+    random_orthogonal,
+    rescale_to_singular_value,
+    state_jacobians,
+    truncated_backprop_through_time,
+)
 from rnnbook.memory import (
     BASELINE_MSE,
     SequenceRegressor,
@@ -16,6 +25,7 @@ from rnnbook.memory import (
     train_on_lag,
     train_regressor,
 )
+from rnnbook.rnn import Trace, backprop_through_time, init_params, unroll
 
 # -- the adding problem ------------------------------------------------------------
 
@@ -213,3 +223,170 @@ def test_solved_fraction_counts_answers_within_tolerance():
     target = np.ones(4)
     assert solved_fraction(pred, target) == 0.5
     assert solved_fraction(pred, target, tolerance=0.6) == 1.0
+
+
+# -- gradient flow ---------------------------------------------------------------------------
+
+
+def numerical_state_jacobian(params, x, state_k, k, activation, eps=1e-6):
+    """dS_T/dS_k by central differences: perturb S_k, rerun steps k+1..T (one sequence, B=1)."""
+    hidden = state_k.shape[1]
+    jac = np.empty((hidden, hidden))
+    for j in range(hidden):
+        plus, minus = state_k.copy(), state_k.copy()
+        plus[0, j] += eps
+        minus[0, j] -= eps
+        up = unroll(params, x[k:], plus, activation)[0][-1, 0]
+        down = unroll(params, x[k:], minus, activation)[0][-1, 0]
+        jac[:, j] = (up - down) / (2 * eps)
+    return jac
+
+
+@pytest.mark.parametrize("activation", ["tanh", "sigmoid", "relu"])
+@pytest.mark.parametrize("ord", [2, "fro"])
+def test_gradient_norm_by_lag_matches_finite_differences(activation, ord, rng):
+    steps, hidden = 6, 3
+    params = init_params(2, hidden, rng=rng)
+    params["weight_hh"] = rescale_to_singular_value(rng.normal(size=(hidden, hidden)), 1.3)
+    x = rng.normal(size=(steps, 1, 2))
+    state0 = rng.normal(size=(1, hidden)) * 0.3
+    norms = gradient_norm_by_lag(params, x, state0, activation, ord=ord)
+    assert norms.shape == (steps + 1, 1)
+    states, _ = unroll(params, x, state0, activation)
+    all_states = np.concatenate([state0[None], states])  # S_0 .. S_T
+    for lag in range(1, steps + 1):
+        k = steps - lag
+        numeric = numerical_state_jacobian(params, x, all_states[k], k, activation)
+        assert norms[lag, 0] == pytest.approx(np.linalg.norm(numeric, ord=ord), rel=1e-6, abs=1e-9)
+    assert norms[0, 0] == pytest.approx(np.linalg.norm(np.eye(hidden), ord=ord))
+
+
+def test_state_jacobians_are_diag_fprime_times_w(rng):
+    params = init_params(2, 4, rng=rng)
+    x = rng.normal(size=(3, 2, 2))
+    jac = state_jacobians(params, x)
+    states, _ = unroll(params, x)
+    assert jac.shape == (3, 2, 4, 4)
+    np.testing.assert_allclose(jac[1, 0], np.diag(1 - states[1, 0] ** 2) @ params["weight_hh"], rtol=1e-12)
+
+
+def test_linear_case_is_the_power_of_w(rng):
+    # With zero input, zero biases and zero state, tanh stays at 0 where tanh' = 1:
+    # dS_T/dS_k = W^(T-k) exactly, and for s * (a rotation) its norm is s^(T-k).
+    hidden, steps, s = 5, 12, 1.1
+    params = {
+        "weight_ih": np.zeros((hidden, 1)),
+        "weight_hh": s * random_orthogonal(hidden, rng=rng),
+        "bias_ih": np.zeros(hidden),
+        "bias_hh": np.zeros(hidden),
+    }
+    norms = gradient_norm_by_lag(params, np.zeros((steps, 1, 1)))
+    np.testing.assert_allclose(norms[:, 0], s ** np.arange(steps + 1), rtol=1e-10)
+    np.testing.assert_allclose(norms[:, 0], pascanu_bound(params["weight_hh"], steps), rtol=1e-10)
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2, 3])
+@pytest.mark.parametrize("singular_value", [0.5, 0.9, 1.0, 1.1, 1.5, 4.0])
+@pytest.mark.parametrize("activation", ["tanh", "sigmoid"])
+def test_pascanu_bound_holds(seed, singular_value, activation):
+    rng = np.random.default_rng(seed)
+    hidden, steps, batch = 8, 25, 4
+    params = init_params(3, hidden, rng=rng)
+    params["weight_hh"] = rescale_to_singular_value(rng.normal(size=(hidden, hidden)), singular_value)
+    x = rng.normal(size=(steps, batch, 3))
+    norms = gradient_norm_by_lag(params, x, rng.normal(size=(batch, hidden)), activation)
+    bound = pascanu_bound(params["weight_hh"], steps, activation)
+    assert bound[1] == pytest.approx(GAMMA[activation] * singular_value)
+    assert (norms <= bound[:, None] * (1 + 1e-10)).all(), (norms / bound[:, None]).max()
+    if GAMMA[activation] * singular_value < 1:  # below 1/gamma the gradient must vanish
+        assert norms[-1].max() <= (GAMMA[activation] * singular_value) ** steps * (1 + 1e-10)
+
+
+def test_the_bound_is_not_vacuous():
+    # a matrix the bound is tight for (s times a rotation, linear regime) hits it; the test above could fail
+    w = 0.9 * random_orthogonal(6, rng=0)
+    params = {"weight_ih": np.zeros((6, 1)), "weight_hh": w, "bias_ih": np.zeros(6), "bias_hh": np.zeros(6)}
+    norms = gradient_norm_by_lag(params, np.zeros((10, 1, 1)), activation="tanh")
+    assert (norms[:, 0] / pascanu_bound(w, 10)).min() > 1 - 1e-9
+    # gamma is the largest slope: tanh'(0) = 1, sigmoid'(0) = 1/4
+    assert GAMMA == {"tanh": 1.0, "sigmoid": 0.25, "relu": 1.0}
+
+
+def test_rescale_and_orthogonal(rng):
+    w = rng.normal(size=(5, 5))
+    for s in (0.5, 1.0, 1.5):
+        scaled = rescale_to_singular_value(w, s)
+        assert np.linalg.svd(scaled, compute_uv=False)[0] == pytest.approx(s)
+        np.testing.assert_allclose(scaled / s, w / np.linalg.norm(w, 2), rtol=1e-12)  # direction kept
+    q = random_orthogonal(6, rng=3)
+    np.testing.assert_allclose(q @ q.T, np.eye(6), atol=1e-12)
+    assert np.array_equal(q, random_orthogonal(6, rng=3))
+    assert rescale_to_singular_value(w.astype(np.float32), 2.0).dtype == np.float32
+
+
+def test_truncated_bptt_equals_full_when_the_window_covers_the_sequence(rng):
+    params = init_params(2, 3, rng=rng)
+    x = rng.normal(size=(7, 2, 2))
+    states, trace = unroll(params, x)
+    dstates = rng.normal(size=states.shape)
+    full, dx_full, _ = backprop_through_time(params, trace, dstates)
+    for window in (7, 10):
+        grads, dx = truncated_backprop_through_time(params, trace, dstates, window)
+        for name in full:
+            np.testing.assert_allclose(grads[name], full[name], rtol=1e-12)
+        np.testing.assert_allclose(dx, dx_full, rtol=1e-12)
+
+
+def test_truncated_bptt_cuts_the_gradient_at_the_window(rng):
+    # only the last state feeds the loss: with window 3, inputs older than 3 steps get no gradient
+    params = init_params(2, 3, rng=rng)
+    x = rng.normal(size=(8, 1, 2))
+    states, trace = unroll(params, x)
+    dstates = np.zeros_like(states)
+    dstates[-1] = 1.0
+    grads, dx = truncated_backprop_through_time(params, trace, dstates, 3)
+    # chunks: [0,3) [3,6) [6,8): the last chunk is steps 6 and 7
+    assert np.all(dx[:6] == 0) and np.abs(dx[6:]).min() > 0
+    # and equals exact BPTT run on the last chunk alone, starting from S_6 as a constant
+    chunk = Trace(x=x[6:], state0=states[5], states=states[6:], activation="tanh")
+    exact, dx_chunk, _ = backprop_through_time(params, chunk, dstates[6:])
+    np.testing.assert_allclose(dx[6:], dx_chunk, rtol=1e-12)
+    np.testing.assert_allclose(grads["weight_hh"], exact["weight_hh"], rtol=1e-12)
+
+
+@pytest.mark.parametrize(
+    "call, error, message",
+    [
+        (lambda p, x: gradient_norm_by_lag(p, x[..., :1]), ValueError, r"x must have shape \(\*, \*, 2\)"),
+        (lambda p, x: gradient_norm_by_lag(p, x, ord=1), ValueError, "ord must be 2"),
+        (lambda p, x: gradient_norm_by_lag(p, x, activation="gelu"), ValueError, "activation must be one of"),
+        (lambda p, x: state_jacobians(p, x.astype(np.float32)), TypeError, "x must have dtype float64"),
+        (lambda p, x: state_jacobians({"weight_hh": p["weight_hh"]}, x), ValueError, "params is missing"),
+        (lambda p, x: rescale_to_singular_value(np.zeros((3, 3)), 1.0), ValueError, "all zeros"),
+        (lambda p, x: rescale_to_singular_value(p["weight_hh"], -1.0), ValueError, "singular_value must be"),
+        (lambda p, x: rescale_to_singular_value([[1.0]], 1.0), TypeError, "weight must be a numpy array"),
+        (lambda p, x: pascanu_bound(p["weight_ih"], 3), ValueError, r"weight_hh must be square"),
+        (lambda p, x: pascanu_bound(p["weight_hh"], -1), ValueError, "lags must be >= 0"),
+        (lambda p, x: pascanu_bound(p["weight_hh"], 2.5), TypeError, "lags must be an int"),
+        (lambda p, x: pascanu_bound(p["weight_hh"], np.array([1, -2])), ValueError, "lags must be >= 0"),
+        (lambda p, x: pascanu_bound(p["weight_hh"], 3, "softsign"), ValueError, "activation must be one of"),
+        (lambda p, x: random_orthogonal(0, rng=0), ValueError, "size must be a positive integer"),
+        (lambda p, x: random_orthogonal(3, rng=0, dtype=np.int8), TypeError, "dtype must be float32"),
+        (lambda p, x: truncated_backprop_through_time(p, "trace", np.zeros((4, 2, 3)), 2), TypeError, "trace"),
+        (lambda p, x: truncated_backprop_through_time(p, unroll(p, x)[1], np.zeros((4, 2, 3)), 0),
+         ValueError, "window must be a positive integer"),
+        (lambda p, x: truncated_backprop_through_time(p, unroll(p, x)[1], np.zeros((4, 2, 2)), 2),
+         ValueError, r"dstates must have shape \(4, 2, 3\)"),
+    ],
+)
+def test_gradient_tools_reject_bad_input(call, error, message, rng):
+    params = init_params(2, 3, rng=rng)
+    x = rng.normal(size=(4, 2, 2))
+    with pytest.raises(error, match=message):
+        call(params, x)
+
+
+def test_pascanu_bound_accepts_arrays_of_lags(rng):
+    w = rescale_to_singular_value(rng.normal(size=(4, 4)), 0.5)
+    np.testing.assert_allclose(pascanu_bound(w, np.array([[0, 2], [4, 1]]), "sigmoid"),
+                               np.array([[1, 0.125**2], [0.125**4, 0.125]]), rtol=1e-12)

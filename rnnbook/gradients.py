@@ -1,0 +1,256 @@
+"""How gradients flow back through time: Jacobians, their norms, a bound, truncation.
+
+Backpropagation through time multiplies one Jacobian per step.  The state
+equation :math:`S_t = f(a_t)`, :math:`a_t = W_l x_t + b_l + W S_{t-1} + b`
+gives
+
+.. math:: \\frac{\\partial S_t}{\\partial S_{t-1}} = \\operatorname{diag}(f'(a_t))\\, W ,
+
+and the gradient that reaches step :math:`k` from step :math:`T` passes through
+the product of the :math:`T - k` Jacobians in between.  :func:`state_jacobians`
+computes each factor, :func:`gradient_norm_by_lag` the norm of every product,
+:func:`pascanu_bound` the upper bound :math:`(\\gamma \\lambda_1)^{T-k}` of
+Pascanu, Mikolov & Bengio (2013), and :func:`rescale_to_singular_value` sets
+:math:`\\lambda_1`, the largest singular value of :math:`W`.
+:func:`truncated_backprop_through_time` stops the gradient after a fixed window.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from rnnbook._validation import check_array, check_choice, check_positive_float, check_positive_int, check_rng
+from rnnbook.rnn import ACTIVATIONS, Params, Trace, backprop_through_time, check_params, unroll
+
+#: gamma: the largest value of f' for each activation, used in the bound.
+#: tanh'(0) = 1, sigmoid'(0) = 1/4, relu' is 0 or 1.
+GAMMA: dict[str, float] = {"tanh": 1.0, "sigmoid": 0.25, "relu": 1.0}
+
+
+def state_jacobians(
+    params: Params,
+    x: np.ndarray,
+    state0: np.ndarray | None = None,
+    activation: str = "tanh",
+) -> np.ndarray:
+    """The Jacobian of every step, :math:`\\partial S_t / \\partial S_{t-1} = \\operatorname{diag}(f'(a_t)) W`.
+
+    Parameters
+    ----------
+    params : dict
+        ``weight_ih`` (H, I), ``weight_hh`` (H, H), ``bias_ih``, ``bias_hh`` (H,).
+    x : numpy.ndarray, shape (T, B, I)
+        The input sequence.
+    state0 : numpy.ndarray, shape (B, H), optional
+        :math:`S_0`; zeros when omitted.
+    activation : {"tanh", "relu", "sigmoid"}
+
+    Returns
+    -------
+    numpy.ndarray, shape (T, B, H, H)
+        Entry ``[t - 1, b]`` is :math:`\\partial S_t / \\partial S_{t-1}` for sequence ``b``
+        (row i, column j: how much unit i of :math:`S_t` moves per unit j of :math:`S_{t-1}`).
+    """
+    states, trace = unroll(params, x, state0, activation)
+    fprime = ACTIVATIONS[trace.activation][1](states)  # (T, B, H), f'(a_t) from S_t
+    return fprime[..., :, None] * params["weight_hh"]
+
+
+def _check_ord(ord: object) -> int | str:
+    if ord not in (2, "fro"):
+        raise ValueError(f"ord must be 2 (the spectral norm) or 'fro' (Frobenius), got {ord!r}")
+    return ord  # type: ignore[return-value]
+
+
+def gradient_norm_by_lag(
+    params: Params,
+    x: np.ndarray,
+    state0: np.ndarray | None = None,
+    activation: str = "tanh",
+    ord: int | str = 2,
+) -> np.ndarray:
+    """:math:`\\| \\partial S_T / \\partial S_k \\|` for every :math:`k`, indexed by the lag :math:`T - k`.
+
+    The product of Jacobians is built from the last step backwards,
+    :math:`\\partial S_T / \\partial S_{T-j} = J_T J_{T-1} \\cdots J_{T-j+1}`, one
+    factor more for each lag :math:`j`.
+
+    Parameters
+    ----------
+    params : dict
+        ``weight_ih`` (H, I), ``weight_hh`` (H, H), ``bias_ih``, ``bias_hh`` (H,).
+    x : numpy.ndarray, shape (T, B, I)
+        The input sequence.
+    state0 : numpy.ndarray, shape (B, H), optional
+        :math:`S_0`; zeros when omitted.
+    activation : {"tanh", "relu", "sigmoid"}
+    ord : {2, "fro"}, default 2
+        The matrix norm: 2 is the spectral norm (the largest singular value),
+        the one the bound of :func:`pascanu_bound` is about.
+
+    Returns
+    -------
+    numpy.ndarray, shape (T + 1, B)
+        Row ``j`` is :math:`\\| \\partial S_T / \\partial S_{T-j} \\|` for every
+        sequence; row 0 is the norm of the identity (1 for ord=2).
+    """
+    ord = _check_ord(ord)
+    jac = state_jacobians(params, x, state0, activation)
+    steps, batch, hidden, _ = jac.shape
+    product = np.broadcast_to(np.eye(hidden, dtype=jac.dtype), (batch, hidden, hidden))
+    norms = np.empty((steps + 1, batch), dtype=jac.dtype)
+    norms[0] = np.linalg.norm(product, ord=ord, axis=(-2, -1))
+    for lag in range(1, steps + 1):
+        product = product @ jac[steps - lag]
+        norms[lag] = np.linalg.norm(product, ord=ord, axis=(-2, -1))
+    return norms
+
+
+def rescale_to_singular_value(weight: np.ndarray, singular_value: float) -> np.ndarray:
+    """Scale a matrix so that its largest singular value becomes ``singular_value``.
+
+    Parameters
+    ----------
+    weight : numpy.ndarray, shape (M, N)
+        Any non-zero matrix (typically ``weight_hh``, (H, H)).
+    singular_value : float
+        The target :math:`\\lambda_1`, > 0.
+
+    Returns
+    -------
+    numpy.ndarray, shape (M, N)
+        A new array, ``weight * singular_value / lambda_1(weight)``, same dtype.
+    """
+    weight = check_array(weight, "weight", ndim=2)
+    singular_value = check_positive_float(singular_value, "singular_value")
+    largest = float(np.linalg.norm(weight, ord=2))
+    if largest == 0:
+        raise ValueError("weight is all zeros: it has no largest singular value to rescale")
+    return (weight * (singular_value / largest)).astype(weight.dtype)
+
+
+def random_orthogonal(size: int, *, rng: np.random.Generator | int, dtype: type | np.dtype = np.float64) -> np.ndarray:
+    """A random rotation (orthogonal matrix), uniform over all of them: every singular value is 1.
+
+    Scaled by ``s`` it is a recurrent matrix whose singular values all equal
+    ``s``, so that :math:`\\lambda_1` alone says how it stretches.  Drawn as the
+    Q of the QR decomposition of a Gaussian matrix, with the signs fixed so the
+    result is uniform (Mezzadri 2007); numpy has no sampler of its own for this.
+
+    Parameters
+    ----------
+    size : int
+        H.
+    rng : numpy.random.Generator or int
+    dtype : float32 or float64
+
+    Returns
+    -------
+    numpy.ndarray, shape (H, H)
+    """
+    size = check_positive_int(size, "size")
+    rng = check_rng(rng)
+    dtype = np.dtype(dtype)
+    if dtype not in (np.float32, np.float64):
+        raise TypeError(f"dtype must be float32 or float64, got {dtype}")
+    q, r = np.linalg.qr(rng.normal(size=(size, size)))
+    return (q * np.sign(np.diag(r))).astype(dtype)
+
+
+def pascanu_bound(
+    weight_hh: np.ndarray,
+    lags: np.ndarray | int,
+    activation: str = "tanh",
+) -> np.ndarray:
+    """The upper bound :math:`\\|\\partial S_T / \\partial S_k\\|_2 \\le (\\gamma \\lambda_1)^{T-k}`.
+
+    Each Jacobian :math:`\\operatorname{diag}(f'(a)) W` has spectral norm at most
+    :math:`\\gamma \\lambda_1`, where :math:`\\gamma` bounds :math:`|f'|`
+    (:data:`GAMMA`: 1 for tanh, 1/4 for sigmoid) and :math:`\\lambda_1` is the
+    largest singular value of :math:`W`; a product of :math:`T - k` of them has
+    norm at most the product of the norms (Pascanu, Mikolov & Bengio 2013).  So
+    :math:`\\lambda_1 < 1/\\gamma` is enough for the gradient to vanish
+    exponentially fast.
+
+    Parameters
+    ----------
+    weight_hh : numpy.ndarray, shape (H, H)
+        The recurrent weights :math:`W`.
+    lags : int or numpy.ndarray of int, any shape
+        The lags :math:`T - k` (>= 0).  An int ``n`` means ``0, 1, ..., n``.
+    activation : {"tanh", "relu", "sigmoid"}
+
+    Returns
+    -------
+    numpy.ndarray of float64, the shape of ``lags`` (or (n + 1,))
+        :math:`(\\gamma \\lambda_1)^{\\text{lag}}`.
+    """
+    weight_hh = check_array(weight_hh, "weight_hh", ndim=2)
+    if weight_hh.shape[0] != weight_hh.shape[1]:
+        raise ValueError(f"weight_hh must be square (H, H), got {weight_hh.shape}")
+    gamma = GAMMA[check_choice(activation, "activation", tuple(GAMMA))]
+    if isinstance(lags, int | np.integer) and not isinstance(lags, bool):
+        if lags < 0:
+            raise ValueError(f"lags must be >= 0, got {lags}")
+        lags = np.arange(int(lags) + 1)
+    if not isinstance(lags, np.ndarray) or not np.issubdtype(lags.dtype, np.integer):
+        raise TypeError(f"lags must be an int or an integer numpy array, got {type(lags).__name__}")
+    if lags.size and lags.min() < 0:
+        raise ValueError(f"lags must be >= 0, got {lags.min()}")
+    factor = gamma * float(np.linalg.norm(weight_hh, ord=2))
+    return np.power(factor, lags.astype(np.float64))
+
+
+def truncated_backprop_through_time(
+    params: Params,
+    trace: Trace,
+    dstates: np.ndarray,
+    window: int,
+) -> tuple[Params, np.ndarray]:
+    """Backpropagation through time cut into windows of ``window`` steps.
+
+    The forward pass is unchanged: the state flows across the whole sequence.
+    Backwards, the sequence is cut into consecutive chunks of ``window`` steps
+    (the last may be shorter) and the gradient is not passed from a chunk to the
+    one before it: the state a chunk starts from is treated as a constant.  This
+    is how long sequences are trained in practice (the state is carried from
+    one chunk to the next, the gradient is not); it makes every step cost the
+    same, and it makes any dependency longer than the window invisible to the
+    gradient.  With ``window >= T`` it is exact backpropagation through time.
+
+    Parameters
+    ----------
+    params : dict
+        The parameters :func:`rnnbook.rnn.unroll` used.
+    trace : Trace
+        What :func:`rnnbook.rnn.unroll` returned.
+    dstates : numpy.ndarray, shape (T, B, H)
+        The gradient of the loss with respect to every state.
+    window : int
+        Steps per chunk, >= 1.
+
+    Returns
+    -------
+    grads : dict
+        The truncated gradient of each parameter, same names and shapes.
+    dx : numpy.ndarray, shape (T, B, I)
+        The truncated gradient with respect to the inputs.
+    """
+    check_params(params)
+    if not isinstance(trace, Trace):
+        raise TypeError(f"trace must be the Trace returned by rnnbook.rnn.unroll, got {type(trace).__name__}")
+    window = check_positive_int(window, "window")
+    states = trace.states
+    dstates = check_array(dstates, "dstates", ndim=3, shape=states.shape, dtype=states.dtype)
+    steps = states.shape[0]
+    grads = {name: np.zeros_like(p) for name, p in params.items()}
+    dx = np.zeros_like(trace.x)
+    for start in range(0, steps, window):
+        stop = min(start + window, steps)
+        start_state = trace.state0 if start == 0 else states[start - 1]
+        chunk = Trace(x=trace.x[start:stop], state0=start_state, states=states[start:stop], activation=trace.activation)
+        chunk_grads, dx[start:stop], _ = backprop_through_time(params, chunk, dstates[start:stop])
+        for name, g in chunk_grads.items():  # the gradient at the chunk's start state is dropped: the cut
+            grads[name] += g
+    return grads, dx
+
