@@ -390,3 +390,17 @@ def test_pascanu_bound_accepts_arrays_of_lags(rng):
     w = rescale_to_singular_value(rng.normal(size=(4, 4)), 0.5)
     np.testing.assert_allclose(pascanu_bound(w, np.array([[0, 2], [4, 1]]), "sigmoid"),
                                np.array([[1, 0.125**2], [0.125**4, 0.125]]), rtol=1e-12)
+
+
+@pytest.mark.parametrize("cell", ["rnn", "lstm", "gru"])
+def test_regressor_gradients_for_every_cell(cell, rng):
+    from rnnbook.models import CELLS
+
+    if cell not in CELLS:
+        pytest.skip(f"cell {cell!r} is not registered in rnnbook.models.CELLS yet")
+    model = SequenceRegressor(2, 3, cell=cell, rng=rng)
+    x, y = adding_problem(2, 5, rng=rng)
+    _, grads = model.loss_and_grads(x, y)
+    errors = check_gradients(lambda: model.loss_and_grads(x, y)[0], model.params, grads)
+    assert set(errors) == set(model.params)
+    assert max(errors.values()) < 1e-6, errors
