@@ -28,7 +28,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from rnnbook._validation import check_array
+from rnnbook._validation import check_array, check_positive_int
 from rnnbook.rnn import _sigmoid, check_params, init_params
 
 Params = dict[str, np.ndarray]
@@ -306,3 +306,61 @@ class LSTM:
     def final_state(self, states: np.ndarray) -> np.ndarray:
         """The hidden state after the last step, shape (B, H).  (The final cell is ``trace.cells[-1]``.)"""
         return states[-1]
+
+
+def memory_jacobian_norms(layer, x: np.ndarray, lags) -> np.ndarray:
+    """How strongly the layer's memory at the end depends on its memory ``k`` steps earlier.
+
+    The *memory* is the cell :math:`c_t` for an :class:`LSTM` and the state for
+    any other layer (:class:`rnnbook.rnn.RNN`, :class:`rnnbook.gru.GRU`).  For
+    each lag ``k`` this runs the layer along ``x`` and returns the spectral norm
+    (largest singular value) of the Jacobian :math:`\\partial m_T / \\partial m_{T-k}`,
+    the most that a change of the memory ``k`` steps back can move the final
+    memory, per unit of change.  A norm that falls like :math:`\\gamma^k` means
+    the gradient vanishes; a flat one means it survives.
+
+    The Jacobian is computed with the layer's own backward pass: the sequence is
+    copied H times into a batch, and copy ``j`` backpropagates the unit vector
+    :math:`e_j` from the final memory, so the gradient it returns for the
+    initial memory is row ``j`` of the Jacobian.
+
+    Parameters
+    ----------
+    layer : LSTM, RNN or GRU
+        A layer with ``forward`` and ``backward``.
+    x : numpy.ndarray, shape (T, 1, I)
+        One input sequence, with the layer's dtype.
+    lags : sequence of int
+        Each ``k`` in ``1 .. T``.
+
+    Returns
+    -------
+    numpy.ndarray, shape (len(lags),)
+        The norm for each lag, float64.
+    """
+    hidden = layer.hidden_size
+    dtype = layer.params["weight_hh"].dtype
+    x = check_array(x, "x", ndim=3, shape=(None, 1, layer.input_size), dtype=dtype)
+    steps = x.shape[0]
+    lags = [check_positive_int(k, "lag") for k in lags]
+    if any(k > steps for k in lags):
+        raise ValueError(f"every lag must be at most the sequence length {steps}, got {max(lags)}")
+    batch = np.repeat(x, hidden, axis=1)  # (T, H, I): H copies of the one sequence
+    is_lstm = isinstance(layer, LSTM)
+    states, trace = layer.forward(batch)
+    eye = np.eye(hidden, dtype=dtype)
+    norms = np.empty(len(lags))
+    for n, k in enumerate(lags):
+        start = steps - k
+        if is_lstm:
+            state0 = None if start == 0 else (states[start - 1], trace.cells[start - 1])
+            tail, tail_trace = layer.forward(batch[start:], state0)
+            _, _, (_, jacobian) = layer.backward(tail_trace, np.zeros_like(tail), eye)
+        else:
+            state0 = None if start == 0 else states[start - 1]
+            tail, tail_trace = layer.forward(batch[start:], state0)
+            dtail = np.zeros_like(tail)
+            dtail[-1] = eye
+            _, _, jacobian = layer.backward(tail_trace, dtail)
+        norms[n] = np.linalg.norm(jacobian.astype(np.float64), 2)
+    return norms

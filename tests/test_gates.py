@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from rnnbook import SequenceClassifier, check_gradients
+from rnnbook import RNN, SequenceClassifier, check_gradients, numerical_gradient
 from rnnbook import gru as gru_module
 from rnnbook import lstm as lstm_module
 from rnnbook.gru import GRU
@@ -347,3 +347,56 @@ def test_constructor_rejects_bad_arguments(cls, kwargs, error, message):
     kwargs.setdefault("rng", 0)
     with pytest.raises(error, match=message):
         cls(**kwargs)
+
+
+# -- memory_jacobian_norms ------------------------------------------------------------
+
+def numerical_jacobian_norm(layer, x, k):
+    """The spectral norm of d m_T / d m_{T-k} by central differences, one row at a time."""
+    steps = x.shape[0]
+    states, trace = layer.forward(x)
+    is_lstm = isinstance(layer, LSTM)
+    start = steps - k
+    h0 = states[start - 1].copy() if start else np.zeros((1, layer.hidden_size))
+    c0 = trace.cells[start - 1].copy() if (start and is_lstm) else np.zeros((1, layer.hidden_size))
+    memory0 = c0 if is_lstm else h0
+    rows = []
+    for j in range(layer.hidden_size):
+        def final(j=j):
+            if is_lstm:
+                return float(layer.forward(x[start:], (h0, c0))[1].cells[-1, 0, j])
+            return float(layer.forward(x[start:], h0)[0][-1, 0, j])
+        rows.append(numerical_gradient(final, memory0)[0])
+    return np.linalg.norm(np.array(rows), 2)
+
+
+@pytest.mark.parametrize("cls", [LSTM, GRU, RNN])
+def test_memory_jacobian_norms_match_finite_differences(cls, rng):
+    layer = cls(2, 3, rng=rng)
+    x = rng.normal(size=(6, 1, 2))
+    lags = [1, 3, 6]
+    norms = lstm_module.memory_jacobian_norms(layer, x, lags)
+    assert norms.shape == (3,)
+    for k, norm in zip(lags, norms, strict=True):
+        np.testing.assert_allclose(norm, numerical_jacobian_norm(layer, x, k), rtol=1e-6)
+
+
+def test_memory_jacobian_norms_of_a_perfect_memory():
+    """An LSTM whose forget gates are saturated open and input gates shut keeps its cell: norm 1 at every lag."""
+    layer = LSTM(1, 2, rng=0)
+    layer.params["bias_ih"][:] = 0.0
+    layer.params["bias_hh"][:] = 0.0
+    layer.params["weight_ih"][:] = 0.0
+    layer.params["weight_hh"][:] = 0.0
+    layer.params["bias_ih"][0:2] = -40.0  # input gate shut
+    layer.params["bias_ih"][2:4] = 40.0  # forget gate open
+    norms = lstm_module.memory_jacobian_norms(layer, np.zeros((30, 1, 1)), [1, 10, 30])
+    np.testing.assert_allclose(norms, 1.0, rtol=1e-12)
+
+
+def test_memory_jacobian_norms_rejects_bad_lags():
+    layer = LSTM(2, 3, rng=0)
+    with pytest.raises(ValueError, match="every lag must be at most the sequence length 4, got 5"):
+        lstm_module.memory_jacobian_norms(layer, np.zeros((4, 1, 2)), [1, 5])
+    with pytest.raises(ValueError, match=r"x must have shape \(\*, 1, 2\), got \(4, 2, 2\)"):
+        lstm_module.memory_jacobian_norms(layer, np.zeros((4, 2, 2)), [1])
