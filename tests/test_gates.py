@@ -400,3 +400,15 @@ def test_memory_jacobian_norms_rejects_bad_lags():
         lstm_module.memory_jacobian_norms(layer, np.zeros((4, 1, 2)), [1, 5])
     with pytest.raises(ValueError, match=r"x must have shape \(\*, 1, 2\), got \(4, 2, 2\)"):
         lstm_module.memory_jacobian_norms(layer, np.zeros((4, 2, 2)), [1])
+
+
+def test_memory_jacobian_norms_agree_with_chapter_six_for_the_rnn(rng):
+    """For a vanilla RNN the memory is the state, so the norms must equal gradients.gradient_norm_by_lag."""
+    from rnnbook.gradients import gradient_norm_by_lag
+
+    layer = RNN(2, 5, rng=rng)
+    x = rng.normal(size=(12, 1, 2))
+    lags = list(range(1, 13))
+    np.testing.assert_allclose(
+        lstm_module.memory_jacobian_norms(layer, x, lags), gradient_norm_by_lag(layer.params, x)[1:, 0], rtol=1e-10
+    )
