@@ -8,6 +8,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 SPHINXOPTS ?= -W --keep-going -n
 PORT ?= 8000
+AXE_CORE_VERSION := 4.14.1
 
 .PHONY: html test serve bench clean lint help
 
@@ -26,8 +27,14 @@ $(VENV)/.book-ready: pyproject.toml constraints.txt | $(BIN)/python
 	$(BIN)/python -m pip install --quiet -c constraints.txt -e ".[book]"
 	touch $@
 
-$(VENV)/.test-ready: pyproject.toml constraints.txt $(VENV)/.book-ready
+$(VENV)/.test-ready: pyproject.toml constraints.txt Makefile $(VENV)/.book-ready
 	$(BIN)/python -m pip install --quiet -c constraints.txt -e ".[test]"
+	@# axe-core (accessibility checks injected by tests/test_browser.py) comes from npm;
+	@# without npm those checks are skipped with the reason.
+	@if command -v npm >/dev/null 2>&1; then \
+		npm install --silent --no-audit --no-fund --prefix $(VENV)/npm axe-core@$(AXE_CORE_VERSION) \
+			|| echo "warning: npm could not install axe-core; accessibility checks will be skipped"; \
+	else echo "npm not found: accessibility checks of tests/test_browser.py will be skipped"; fi
 	touch $@
 
 html: $(VENV)/.book-ready

@@ -9,8 +9,10 @@ from __future__ import annotations
 import datetime
 import os
 import sys
+from urllib.parse import urlparse
 
 sys.path.insert(0, os.path.abspath("."))
+sys.path.insert(0, os.path.abspath("book/_ext"))  # rnnbook_cite: "Cite this chapter" + downloads
 import rnnbook  # noqa: E402
 
 project = "rnnbook: Recurrent Neural Networks, Explained"
@@ -24,6 +26,9 @@ extensions = [
     "myst_nb",
     "sphinx.ext.autodoc",
     "sphinx.ext.mathjax",
+    "sphinx-mathjax-offline",  # MathJax 3 served from _static/mathjax: the book works with no network
+    "notfound.extension",  # sphinx-notfound-page: 404.html with absolute links
+    "rnnbook_cite",
     "numpydoc",
     "sphinx_gallery.gen_gallery",
     "sphinxcontrib.bibtex",
@@ -117,7 +122,16 @@ sphinx_gallery_conf["subsection_order"] = sorted(
 html_theme = "sphinx_book_theme"
 html_title = "rnnbook"
 html_baseurl = os.environ.get("RNNBOOK_BASEURL", "https://rnnbook.github.io/rnnbook/")
-html_static_path: list[str] = []
+html_static_path = ["book/_static"]
+html_css_files = ["rnnbook.css"]
+html_js_files = ["gradient-explorer.js"]  # attaches only where <div id="gradient-explorer"> exists
+# The 404 page links with absolute paths under the site's path (/rnnbook/ on GitHub Pages).
+notfound_urls_prefix = urlparse(html_baseurl).path or "/"
+notfound_context = {
+    "title": "Page not found",
+    "body": "<h1>Page not found</h1><p>This page does not exist (any more). Start again from the "
+    f'<a href="{notfound_urls_prefix}book/index.html">contents of the book</a>, or use the search.</p>',
+}
 html_extra_path = ["book/_extra"]
 html_last_updated_fmt = ""
 html_theme_options = {
@@ -133,7 +147,7 @@ html_theme_options = {
 }
 html_sidebars: dict[str, list[str]] = {}
 suppress_warnings = ["mystnb.unknown_mime_type"]
-myst_substitutions = {"version": release}
+myst_substitutions = {"version": release, "baseurl": html_baseurl}
 
 
 # -- Links between chapters, examples and the API --------------------------------

@@ -1,0 +1,135 @@
+/*
+ * Gradient explorer: how the bound on a gradient sent back k steps, (gamma * lambda)^k,
+ * shrinks or blows up.  Plain JavaScript, no library and no server: it runs in the page.
+ *
+ * It attaches only to elements like
+ *   <div id="gradient-explorer" class="gradient-explorer" data-gamma="1"></div>
+ * (data-gamma: bound on the activation's derivative, 1 for tanh; optional data-lambda and
+ * data-lag set the starting values).  Two sliders (largest singular value lambda of the
+ * recurrent weight matrix, lag k) redraw an SVG plot of log10((gamma*lambda)^k) against k
+ * and a readout of the number.
+ */
+(function () {
+  "use strict";
+
+  var SVG_NS = "http://www.w3.org/2000/svg";
+  var K_MAX = 100; // largest lag on the slider and the plot
+  var Y_MIN = -12; // plot range, in powers of ten
+  var Y_MAX = 12;
+
+  function bound(gamma, lambda, lag) {
+    return Math.pow(gamma * lambda, lag);
+  }
+
+  function formatNumber(x) {
+    if (!isFinite(x)) return "more than 10^308";
+    if (x === 0) return "0";
+    if (x >= 0.001 && x < 10000) return x.toPrecision(3);
+    var exp = Math.floor(Math.log10(x));
+    var mant = x / Math.pow(10, exp);
+    return mant.toFixed(2) + " \u00d7 10^" + exp;
+  }
+
+  function el(tag, attrs, ns) {
+    var node = ns ? document.createElementNS(ns, tag) : document.createElement(tag);
+    Object.keys(attrs || {}).forEach(function (k) { node.setAttribute(k, attrs[k]); });
+    return node;
+  }
+
+  function slider(root, id, text, min, max, step, value) {
+    var row = el("div", { "class": "ge-row" });
+    var label = el("label", { "for": id });
+    label.textContent = text;
+    var input = el("input", { type: "range", id: id, min: min, max: max, step: step, value: value });
+    var shown = el("output", { "for": id, "class": "ge-value" });
+    row.appendChild(label);
+    row.appendChild(input);
+    row.appendChild(shown);
+    root.appendChild(row);
+    return { input: input, shown: shown };
+  }
+
+  function attach(root, index) {
+    if (root.dataset.geAttached) return;
+    root.dataset.geAttached = "1";
+    var gamma = parseFloat(root.dataset.gamma || "1");
+    if (!(gamma > 0)) gamma = 1;
+    var suffix = index ? "-" + index : "";
+
+    var controls = el("div", { "class": "ge-controls" });
+    var lam = slider(controls, "ge-lambda" + suffix, "Largest singular value \u03bb of the recurrent weights",
+      "0.5", "1.5", "0.01", root.dataset.lambda || "0.9");
+    var lag = slider(controls, "ge-lag" + suffix, "Lag k (steps back in time)",
+      "1", String(K_MAX), "1", root.dataset.lag || "20");
+    root.appendChild(controls);
+
+    var readout = el("p", { "class": "ge-readout", "aria-live": "polite" });
+    root.appendChild(readout);
+
+    var W = 600, H = 300, L = 56, R = 12, T = 12, B = 40;
+    var svg = el("svg", { viewBox: "0 0 " + W + " " + H, "class": "ge-plot", role: "img" }, SVG_NS);
+    var title = el("title", {}, SVG_NS);
+    svg.appendChild(title);
+    function xs(k) { return L + (W - L - R) * k / K_MAX; }
+    function ys(e) { return T + (H - T - B) * (Y_MAX - Math.max(Y_MIN, Math.min(Y_MAX, e))) / (Y_MAX - Y_MIN); }
+
+    // Axes and grid: powers of ten every 4, lags every 20.
+    for (var e = Y_MIN; e <= Y_MAX; e += 4) {
+      svg.appendChild(el("line", { x1: L, x2: W - R, y1: ys(e), y2: ys(e), "class": e === 0 ? "ge-one" : "ge-grid" }, SVG_NS));
+      var t = el("text", { x: L - 6, y: ys(e) + 4, "text-anchor": "end", "class": "ge-tick" }, SVG_NS);
+      t.textContent = "1e" + e;
+      svg.appendChild(t);
+    }
+    for (var k = 0; k <= K_MAX; k += 20) {
+      var tx = el("text", { x: xs(k), y: H - B + 16, "text-anchor": "middle", "class": "ge-tick" }, SVG_NS);
+      tx.textContent = String(k);
+      svg.appendChild(tx);
+    }
+    var xlabel = el("text", { x: (L + W - R) / 2, y: H - 6, "text-anchor": "middle", "class": "ge-tick" }, SVG_NS);
+    xlabel.textContent = "lag k";
+    svg.appendChild(xlabel);
+    var curve = el("polyline", { "class": "ge-curve", fill: "none" }, SVG_NS);
+    var marker = el("circle", { r: 6, "class": "ge-marker" }, SVG_NS);
+    svg.appendChild(curve);
+    svg.appendChild(marker);
+    root.appendChild(svg);
+
+    function update() {
+      var l = parseFloat(lam.input.value);
+      var kk = parseInt(lag.input.value, 10);
+      lam.shown.textContent = l.toFixed(2);
+      lag.shown.textContent = String(kk);
+      var g = gamma * l;
+      var pts = [];
+      for (var j = 0; j <= K_MAX; j++) {
+        pts.push(xs(j).toFixed(1) + "," + ys(j * Math.log10(g)).toFixed(1));
+      }
+      curve.setAttribute("points", pts.join(" "));
+      var value = bound(gamma, l, kk);
+      marker.setAttribute("cx", xs(kk).toFixed(1));
+      marker.setAttribute("cy", ys(kk * Math.log10(g)).toFixed(1));
+      var trend = g < 1 ? "shrinks (vanishes)" : (g > 1 ? "grows (explodes)" : "stays the same");
+      readout.textContent = "Bound on the gradient's size after " + kk + " steps: (\u03b3\u03bb)^k = (" +
+        gamma + " \u00d7 " + l.toFixed(2) + ")^" + kk + " = " + formatNumber(value) +
+        ". With \u03b3\u03bb " + (g < 1 ? "below" : (g > 1 ? "above" : "equal to")) + " 1, it " + trend + " as k grows.";
+      readout.dataset.value = String(value);
+      title.textContent = "Plot of the bound (\u03b3\u03bb)^k against the lag k on a log scale; at k = " + kk +
+        " it is " + formatNumber(value) + ".";
+    }
+    lam.input.addEventListener("input", update);
+    lag.input.addEventListener("input", update);
+    update();
+  }
+
+  function init() {
+    var roots = document.querySelectorAll("#gradient-explorer, .gradient-explorer");
+    Array.prototype.forEach.call(roots, attach);
+  }
+
+  if (document.readyState === "loading") {
+    document.addEventListener("DOMContentLoaded", init);
+  } else {
+    init();
+  }
+  window.rnnbookGradientBound = bound; // for tests and curious readers
+})();
