@@ -96,6 +96,30 @@ ACTIVATIONS: dict[str, tuple[Callable[[np.ndarray], np.ndarray], Callable[[np.nd
 }
 
 
+
+def _tanh_derivative_into(s: np.ndarray, out: np.ndarray) -> None:
+    np.multiply(s, s, out=out)
+    np.subtract(1, out, out=out)
+
+
+def _relu_derivative_into(s: np.ndarray, out: np.ndarray) -> None:
+    np.greater(s, 0, out=out)
+
+
+def _sigmoid_derivative_into(s: np.ndarray, out: np.ndarray) -> None:
+    np.subtract(1, s, out=out)
+    np.multiply(out, s, out=out)
+
+
+# The same derivatives, written into a preallocated array: the backward pass computes
+# f'(a_t) for every step in one vectorised pass instead of allocating temporaries per step.
+_DERIVATIVES_INTO: dict[str, Callable[[np.ndarray, np.ndarray], None]] = {
+    "tanh": _tanh_derivative_into,
+    "relu": _relu_derivative_into,
+    "sigmoid": _sigmoid_derivative_into,
+}
+
+
 @dataclass(frozen=True)
 class Trace:
     """What :func:`unroll` remembers for the backward pass.
@@ -230,14 +254,21 @@ def unroll(
     x, state0 = check_sequence(x, state0, input_size, hidden_size, dtype)
     f = ACTIVATIONS[check_choice(activation, "activation", tuple(ACTIVATIONS))][0]
     steps, batch, _ = x.shape
-    # All input projections in one product: (T*B, I) @ (I, H).
-    states = (x.reshape(steps * batch, input_size) @ params["weight_ih"].T).reshape(steps, batch, hidden_size)
+    # All input projections in one product, (T*B, I) @ (I, H), written straight into
+    # the states array; the two biases are added once, as their sum.
+    states = np.empty((steps, batch, hidden_size), dtype=dtype)
+    np.matmul(
+        x.reshape(steps * batch, input_size), params["weight_ih"].T, out=states.reshape(steps * batch, hidden_size)
+    )
     states += params["bias_ih"] + params["bias_hh"]
-    w_hh_t = np.ascontiguousarray(params["weight_hh"].T)
+    # Only the recurrent part runs step by step.  One preallocated buffer holds
+    # S_{t-1} W^T, so the loop allocates nothing; BLAS reads the transposed view as is.
+    w_hh_t = params["weight_hh"].T
+    recurrent = np.empty((batch, hidden_size), dtype=dtype)
     previous = state0
-    for t in range(steps):
-        current = states[t]
-        current += previous @ w_hh_t
+    for current in states:  # current = states[t], a view: filled in place
+        np.matmul(previous, w_hh_t, out=recurrent)
+        current += recurrent
         previous = f(current)
     return states, Trace(x=x, state0=state0, states=states, activation=activation)
 
@@ -271,21 +302,31 @@ def backprop_through_time(
     states = trace.states
     dstates = check_array(dstates, "dstates", ndim=3, shape=states.shape, dtype=states.dtype)
     steps, batch, hidden = states.shape
-    fprime = ACTIVATIONS[trace.activation][1]
     w_hh = params["weight_hh"]
-    # da[t] = dL/da_t, the gradient at the pre-activation of step t.
+    # da[t] = dL/da_t, the gradient at the pre-activation of step t.  It starts as
+    # f'(a_t) for all steps at once (computed from the stored states in one pass);
+    # the loop then multiplies in delta_t, the blame arriving at S_t.
     da = np.empty_like(states)
+    _DERIVATIVES_INTO[trace.activation](states, da)
     carry = np.zeros((batch, hidden), dtype=states.dtype)  # dL/dS_t arriving from step t+1
     for t in range(steps - 1, -1, -1):
-        np.multiply(dstates[t] + carry, fprime(states[t]), out=da[t])
-        carry = da[t] @ w_hh
+        carry += dstates[t]  # delta_t: the direct blame plus the message from step t+1
+        da[t] *= carry
+        np.matmul(da[t], w_hh, out=carry)  # the message handed back to step t-1
+    # The weight gradients of all steps at once: one big product each.  S_{t-1} is
+    # state0 for t = 1 and states[t-2] after that, so the product is split in two
+    # rather than copying the states into a shifted array.
     flat_da = da.reshape(steps * batch, hidden)
-    previous = np.concatenate([trace.state0[None], states[:-1]]).reshape(steps * batch, hidden)
+    flat_states = states.reshape(steps * batch, hidden)
+    grad_hh = da[0].T @ trace.state0
+    if steps > 1:
+        grad_hh += flat_da[batch:].T @ flat_states[:-batch]
+    grad_bias = flat_da.sum(axis=0)
     grads = {
         "weight_ih": flat_da.T @ trace.x.reshape(steps * batch, -1),
-        "weight_hh": flat_da.T @ previous,
-        "bias_ih": flat_da.sum(axis=0),
-        "bias_hh": flat_da.sum(axis=0),
+        "weight_hh": grad_hh,
+        "bias_ih": grad_bias,
+        "bias_hh": grad_bias.copy(),
     }
     dx = (flat_da @ params["weight_ih"]).reshape(trace.x.shape)
     return grads, dx, carry

@@ -1,0 +1,165 @@
+"""The benchmark's machinery: its JSON, its correctness checks, its reference loops.
+
+No test here asserts anything about speed: speed is measured by running the
+benchmark (``make bench``), never in a timed test.
+"""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+
+from rnnbook import bench
+
+ROW_FIELDS = {
+    "cell", "T", "B", "I", "H", "rnnbook_s", "torch_s", "loop_s", "gemm_s", "gemm_flops", "rnnbook_gflops",
+    "gemm_gflops", "fraction_of_gemm", "torch_over_rnnbook", "loop_over_rnnbook", "torch_max_error",
+    "loop_max_error", "peak_bytes", "state_bytes", "peak_over_state", "peak_over_state_and_input",
+}
+
+
+@pytest.fixture(scope="module")
+def quick_report(tmp_path_factory):
+    """One run of ``python -m rnnbook.bench --quick`` (with a single repeat), and its JSON."""
+    out = tmp_path_factory.mktemp("bench") / "bench.json"
+    status = bench.main(["--quick", "--repeats", "1", "--out", str(out)])
+    return status, json.loads(out.read_text())
+
+
+def test_quick_run_writes_every_field(quick_report):
+    status, report = quick_report
+    assert status == 0
+    cells = bench.available_cells()
+    assert "rnn" in cells
+    rows = report["results"]
+    assert [(r["cell"], (r["T"], r["B"], r["I"], r["H"])) for r in rows] == [
+        (c, s) for c in cells for s in bench.QUICK_SIZES
+    ]
+    for row in rows:
+        assert set(row) == ROW_FIELDS
+        for key in ("rnnbook_s", "gemm_s", "loop_s", "peak_bytes", "fraction_of_gemm", "loop_over_rnnbook"):
+            assert row[key] > 0, key
+        assert row["state_bytes"] == row["T"] * row["B"] * row["H"] * 4  # float32
+    meta = report["meta"]
+    assert meta["quick"] is True and meta["dtype"] == "float32" and meta["threads"] >= 1
+
+
+def test_quick_run_checked_every_answer(quick_report):
+    _, report = quick_report
+    for row in report["results"]:
+        # the loop runs at every quick size, so rnnbook was checked against it everywhere
+        assert row["loop_max_error"] is not None and row["loop_max_error"] <= bench.TOLERANCE
+        if report["meta"]["torch"] is not None:
+            assert row["torch_max_error"] is not None and row["torch_max_error"] <= bench.TOLERANCE
+            assert row["torch_s"] > 0
+
+
+def test_quick_run_prints_a_table(capsys, tmp_path):
+    args = ["--quick", "--repeats", "1", "--cells", "rnn", "--no-torch", "--out", str(tmp_path / "b.json")]
+    assert bench.main(args) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[0].split()[:2] == ["cell", "T,B,I,H"]
+    assert [line.split()[:2] for line in lines[1:3]] == [
+        ["rnn", ",".join(map(str, size))] for size in bench.QUICK_SIZES
+    ]
+
+
+def _wrong_backprop(original):
+    def wrong(params, trace, dstates):
+        grads, dx, dstate0 = original(params, trace, dstates)
+        return grads | {"weight_hh": grads["weight_hh"] * 1.01}, dx, dstate0
+    return wrong
+
+
+def test_cross_check_catches_a_wrong_gradient(monkeypatch):
+    import rnnbook.rnn
+
+    monkeypatch.setattr(rnnbook.rnn, "backprop_through_time", _wrong_backprop(rnnbook.rnn.backprop_through_time))
+    with pytest.raises(bench.MismatchError, match=r"rnn .* relative error above .* in weight_hh"):
+        bench.run(bench.QUICK_SIZES[:1], ["rnn"], repeats=1, min_time=0.0, use_torch=False)
+
+
+@pytest.mark.torch
+def test_cross_check_against_torch_catches_a_wrong_gradient(monkeypatch, torch):
+    import rnnbook.rnn
+
+    monkeypatch.setattr(rnnbook.rnn, "backprop_through_time", _wrong_backprop(rnnbook.rnn.backprop_through_time))
+    # no loop: the only check left is the one against torch
+    with pytest.raises(bench.MismatchError, match=r"torch: relative error above .* in weight_hh"):
+        bench.run(bench.QUICK_SIZES[:1], ["rnn"], repeats=1, min_time=0.0, loop_max_states=0)
+
+
+def test_a_mismatch_stops_the_command_line(monkeypatch, tmp_path, capsys):
+    import rnnbook.rnn
+
+    monkeypatch.setattr(rnnbook.rnn, "backprop_through_time", _wrong_backprop(rnnbook.rnn.backprop_through_time))
+    out = tmp_path / "b.json"
+    assert bench.main(["--quick", "--cells", "rnn", "--no-torch", "--out", str(out)]) == 1
+    assert "disagree" in capsys.readouterr().err
+    assert not out.exists()
+
+
+def test_cross_check_rules():
+    rng = np.random.default_rng(0)
+    result = (rng.normal(size=(3, 2, 4)), {"w": rng.normal(size=(4, 4))}, rng.normal(size=(3, 2, 5)))
+    assert bench.cross_check(result, result, "same") == 0.0
+    states, grads, dx = result
+    with pytest.raises(bench.MismatchError, match="in dx"):
+        bench.cross_check(result, (states, grads, dx + 1e-2), "shifted dx")
+    with pytest.raises(bench.MismatchError, match="in w"):
+        bench.cross_check(result, (states, {"w": np.full((4, 4), np.nan)}, dx), "nan")
+    with pytest.raises(bench.MismatchError, match=r"states: shape \(2, 2, 4\)"):
+        bench.cross_check(result, (states[:2], grads, dx), "short")
+    # a float32-sized rounding difference passes
+    assert bench.cross_check(result, (states * (1 + 1e-6), grads, dx), "rounding") < bench.TOLERANCE
+
+
+@pytest.mark.parametrize("cell", bench.available_cells())
+def test_loop_gives_rnnbooks_gradients(cell, rng):
+    """The textbook per-sequence loop and the batched code are two independent derivations."""
+    spec = bench.CELLS[cell]
+    steps, batch, n_in, hidden = 5, 3, 4, 6
+    params = {k: v.astype(np.float64) for k, v in bench.make_problem(spec, (steps, batch, n_in, hidden))[0].items()}
+    x = rng.normal(size=(steps, batch, n_in))
+    dstates = rng.normal(size=(steps, batch, hidden))  # not all ones: every output weighs differently
+    ours = bench.rnnbook_forward_backward(spec, params, x, dstates)
+    loop = spec.loop(params, x, dstates)
+    errors = bench.max_relative_error(ours, loop)
+    assert set(errors) == {"states", "dx", "weight_ih", "weight_hh", "bias_ih", "bias_hh"}
+    assert max(errors.values()) < 1e-12, errors
+
+
+def test_gemm_count_is_six_products_per_layer():
+    # forward: x W_ih^T and S W_hh^T; backward: dA W_hh, dA^T x, dA^T S, dA W_ih.  Each is a
+    # T*B x (I or H) x G*H product, so 2 * 3 * T*B*G*H*(I + H) operations in all.
+    for gates in (1, 3, 4):
+        steps, batch, n_in, hidden = 7, 3, 5, 4
+        assert bench.gemm_flops((steps, batch, n_in, hidden), gates) == 6 * steps * batch * gates * hidden * (
+            n_in + hidden
+        )
+    bench.gemm_workload((3, 2, 4, 5), 4)()  # runs, with matching shapes
+
+
+def test_peak_memory_sees_numpy_arrays():
+    assert bench.peak_memory(lambda: np.ones(10**6)) >= 8 * 10**6
+    assert bench.peak_memory(lambda: None) < 10**5
+
+
+@pytest.mark.parametrize("cell", bench.available_cells())
+def test_backward_memory_grows_linearly_with_time(cell):
+    """Twice the steps, twice the memory: storage is O(T*B*H), not more."""
+    spec = bench.CELLS[cell]
+    peaks = []
+    for steps in (40, 80):
+        params, x, dstates = bench.make_problem(spec, (steps, 8, 16, 32))
+        peaks.append(bench.peak_memory(lambda: bench.rnnbook_forward_backward(spec, params, x, dstates)))  # noqa: B023
+    assert 1.6 < peaks[1] / peaks[0] < 2.2, peaks
+
+
+def test_bad_arguments_are_refused(tmp_path):
+    with pytest.raises(SystemExit):
+        bench.main(["--quick", "--repeats", "0", "--out", str(tmp_path / "b.json")])
+    with pytest.raises(ValueError, match="cells must be among"):
+        bench.run(bench.QUICK_SIZES[:1], ["transformer"])
