@@ -177,8 +177,13 @@ def fill_section(app: Sphinx, doctree: nodes.document, docname: str) -> None:
     for placeholder in list(doctree.findall(cite_placeholder)):
         citation = citation_for(app, placeholder["docname"])
         slug = citation.slug
+        # The copy of the source that Sphinx writes (same rule as Sphinx's HTML builder).
         source_suffix = Path(app.env.doc2path(docname)).suffix
-        source_link = os.path.relpath(f"_sources/{docname}{source_suffix}", os.path.dirname(docname))
+        source_name = docname + source_suffix
+        if source_suffix != app.config.html_sourcelink_suffix:
+            source_name += app.config.html_sourcelink_suffix
+        source_link = os.path.relpath(f"_sources/{source_name}", os.path.dirname(docname))
+        source_label = "MyST source (.md)" if source_suffix == ".md" else f"source ({source_suffix})"
 
         intro = nodes.paragraph(
             "", "If you use or teach from this chapter, please cite it. The book is licensed CC BY 4.0 "
@@ -189,8 +194,9 @@ def fill_section(app: Sphinx, doctree: nodes.document, docname: str) -> None:
         entry = format_bibtex(citation)
         bibtex = nodes.literal_block(entry, entry, language="bibtex", classes=["rnnbook-cite-bibtex"])
         downloads = nodes.paragraph("", "Download this chapter: ")
-        downloads += nodes.reference("", "MyST source (.md)", refuri=source_link, classes=["rnnbook-download-md"])
-        downloads += nodes.Text(" \u00b7 ")
+        if app.config.html_copy_source:
+            downloads += nodes.reference("", source_label, refuri=source_link, classes=["rnnbook-download-md"])
+            downloads += nodes.Text(" \u00b7 ")
         downloads += nodes.reference("", "executed notebook (.ipynb)", refuri=f"{slug}.ipynb",
                                      classes=["rnnbook-download-ipynb"])
         box = nodes.container("", intro, plain, bibtex_intro, bibtex, downloads, classes=["rnnbook-cite-box"])
@@ -239,8 +245,31 @@ def copy_notebooks(app: Sphinx, exception: Exception | None) -> None:
         if notebook.exists():
             target.parent.mkdir(parents=True, exist_ok=True)
             shutil.copyfile(notebook, target)
+            _merge_cached_outputs(target, config)
         else:
             logger.warning("rnnbook_cite: no executed notebook for %s at %s", docname, notebook)
+
+
+def _merge_cached_outputs(path: Path, config: Any) -> None:
+    """Fill in the outputs from myst-nb's execution cache.
+
+    When a chapter's outputs come from the cache (an unchanged chapter on a
+    second build), myst-nb 1.4 writes the *unexecuted* notebook to
+    jupyter_execute/ (it merges the cached outputs into a copy it renders, not
+    into the one it writes).  The cache holds the executed notebook, matched by
+    the hash of the code cells, so the outputs are taken from there.
+    """
+    if config is None or getattr(config, "execution_mode", None) != "cache":
+        return
+    import nbformat
+    from jupyter_cache import get_cache
+
+    notebook = nbformat.read(path, as_version=4)
+    try:
+        _, merged = get_cache(config.execution_cache_path).merge_match_into_notebook(notebook)
+    except KeyError:  # not in the cache: what myst-nb wrote is what there is
+        return
+    nbformat.write(merged, path)
 
 
 def visit_placeholder(self: Any, node: nodes.Element) -> None:  # pragma: no cover (replaced before writing)
