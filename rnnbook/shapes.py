@@ -1,0 +1,424 @@
+"""Small models for the shapes of a recurrent network beyond many-to-one.
+
+Many-to-one (a sequence in, one answer out) is
+:class:`rnnbook.models.SequenceClassifier` and one-to-one (no sequence at all)
+is :class:`rnnbook.models.MLPClassifier`.  This module adds the shapes that
+*write* a sequence:
+
+* :class:`Captioner`, one-to-many: an image sets the decoder's first state,
+  and the decoder writes a caption one token at a time;
+* :class:`Translator`, many-to-many with an encoder and a decoder: the
+  encoder reads the whole input, its final state starts the decoder
+  (Sutskever et al. 2014; Cho et al. 2014);
+* :class:`SequenceTagger`, aligned many-to-many: one answer per input step.
+
+A decoder is trained with *teacher forcing*: at every step it is fed the
+correct previous token (the start token ``<s>`` first) and scored on the next
+one.  At test time nobody gives it the correct tokens, so :meth:`generate`
+feeds back its own best guess (*greedy decoding*).  Targets are padded with
+index 0 (``<pad>``, see :class:`rnnbook.data.Vocabulary`) after their end
+token; padded positions are left out of the loss.
+
+Like every model of the package, each keeps one flat ``params`` dict with
+dotted names and offers ``loss_and_grads(x, y) -> (loss, grads)``, so
+:func:`rnnbook.train.fit` and the optimisers work unchanged.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from rnnbook._validation import check_features, check_labels, check_positive_int, check_rng
+from rnnbook.linear import init_linear, linear_backward, linear_forward
+from rnnbook.losses import softmax_cross_entropy
+from rnnbook.models import join, make_cell, split
+from rnnbook.tasks import one_hot
+
+Params = dict[str, np.ndarray]
+
+#: The cells a decoder can use: those whose state is one (B, H) array.
+DECODER_CELLS = ("rnn", "gru")
+
+
+def masked_cross_entropy(logits: np.ndarray, targets: np.ndarray, pad: int = 0) -> tuple[float, np.ndarray]:
+    """Mean cross-entropy over the positions whose target is not padding.
+
+    Parameters
+    ----------
+    logits : numpy.ndarray, shape (T, B, C)
+    targets : numpy.ndarray of int, shape (T, B)
+        Target classes; positions equal to ``pad`` are ignored.
+    pad : int, default 0
+
+    Returns
+    -------
+    loss : float
+        The mean of ``-log p[target]`` over the kept positions.
+    dlogits : numpy.ndarray, shape (T, B, C)
+        Its gradient; zero at padded positions.
+    """
+    keep = targets != pad
+    if not keep.any():
+        raise ValueError("targets hold nothing but padding: there is nothing to score")
+    loss, dkept = softmax_cross_entropy(logits[keep], targets[keep])
+    dlogits = np.zeros_like(logits)
+    dlogits[keep] = dkept
+    return loss, dlogits
+
+
+def sequence_accuracy(predicted: np.ndarray, targets: np.ndarray, eos: int = 2) -> float:
+    """The fraction of sequences predicted exactly, up to and including the end token.
+
+    Parameters
+    ----------
+    predicted : numpy.ndarray of int, shape (T1, N)
+    targets : numpy.ndarray of int, shape (T2, N)
+    eos : int, default 2
+        The end token; whatever follows it is ignored.
+
+    Returns
+    -------
+    float
+    """
+    if predicted.ndim != 2 or targets.ndim != 2 or predicted.shape[1] != targets.shape[1]:
+        raise ValueError(
+            f"predicted and targets must both be (T, N) with the same N, got {predicted.shape} and {targets.shape}"
+        )
+
+    def upto_end(column: np.ndarray) -> tuple[int, ...]:
+        ends = np.flatnonzero(column == eos)
+        return tuple(column[: ends[0] + 1] if ends.size else column)
+
+    return float(np.mean([upto_end(p) == upto_end(t) for p, t in zip(predicted.T, targets.T, strict=True)]))
+
+
+def token_accuracy(predicted: np.ndarray, targets: np.ndarray, pad: int = 0) -> float:
+    """The fraction of non-padding positions of ``targets`` (T, N) that ``predicted`` (T, N) gets right."""
+    if predicted.shape != targets.shape:
+        raise ValueError(f"predicted and targets must have the same shape, got {predicted.shape}, {targets.shape}")
+    keep = targets != pad
+    return float(np.mean(predicted[keep] == targets[keep]))
+
+
+class _Decoder:
+    """What every decoder shares: teacher-forced training and greedy generation.
+
+    A subclass sets ``params`` (with ``decoder.*`` and ``readout.*``),
+    ``self.decoder`` (a layer from :func:`rnnbook.models.make_cell` whose
+    ``params`` are views into ``params``), ``vocab_size``, ``bos`` and ``pad``.
+    """
+
+    params: Params
+    vocab_size: int
+    bos: int
+    pad: int
+
+    def _check_targets(self, targets: np.ndarray, batch: int) -> np.ndarray:
+        return check_labels(targets, "targets", shape=(None, batch), n_classes=self.vocab_size)
+
+    def _teacher_inputs(self, targets: np.ndarray, context: np.ndarray | None) -> np.ndarray:
+        """The decoder's inputs, (T, B, V) or (T, B, V + H): ``<s>`` then the targets shifted one step
+        right, one-hot, followed by ``context`` (B, H) at every step if one is given."""
+        shifted = np.empty_like(targets)
+        shifted[0] = self.bos
+        shifted[1:] = targets[:-1]
+        return self._with_context(one_hot(shifted, self.vocab_size, self.params["readout.weight"].dtype), context)
+
+    @staticmethod
+    def _with_context(tokens: np.ndarray, context: np.ndarray | None) -> np.ndarray:
+        if context is None:
+            return tokens
+        return np.concatenate([tokens, np.broadcast_to(context, (tokens.shape[0], *context.shape))], axis=-1)
+
+    def _decode_logits(self, state0: np.ndarray, targets: np.ndarray, context: np.ndarray | None = None):
+        states, trace = self.decoder.forward(self._teacher_inputs(targets, context), state0)
+        return linear_forward(split(self.params, "readout"), states), states, trace
+
+    def _decode_loss(
+        self, state0: np.ndarray, targets: np.ndarray, context: np.ndarray | None = None
+    ) -> tuple[float, Params, np.ndarray, np.ndarray | None]:
+        """Teacher-forced loss from ``state0`` (B, H).
+
+        Returns the loss, the decoder and readout gradients, and the gradients
+        with respect to ``state0`` (B, H) and to ``context`` (B, H) (None without one).
+        """
+        logits, states, trace = self._decode_logits(state0, targets, context)
+        loss, dlogits = masked_cross_entropy(logits, targets, self.pad)
+        grads_out, dstates = linear_backward(split(self.params, "readout"), states, dlogits)
+        grads_dec, dx, dstate0 = self.decoder.backward(trace, dstates)
+        dcontext = None if context is None else dx[:, :, self.vocab_size :].sum(axis=0)
+        return loss, join("decoder", grads_dec) | join("readout", grads_out), dstate0, dcontext
+
+    def _greedy(self, state: np.ndarray, length: int, context: np.ndarray | None = None) -> np.ndarray:
+        """Feed back the most likely token at every step; return the tokens (length, B)."""
+        length = check_positive_int(length, "length")
+        readout = split(self.params, "readout")
+        token = np.full(state.shape[0], self.bos)
+        out = np.empty((length, state.shape[0]), dtype=np.int64)
+        for t in range(length):
+            x = self._with_context(one_hot(token, self.vocab_size, state.dtype)[None], context)
+            states, _ = self.decoder.forward(x, state)
+            state = states[0]
+            token = linear_forward(readout, state).argmax(axis=-1)
+            out[t] = token
+        return out
+
+
+class Captioner(_Decoder):
+    """One-to-many: an image sets the first state; a recurrent decoder writes its caption.
+
+    The image ``v`` (flattened to P numbers) becomes the decoder's initial state
+    through one dense layer, :math:`S_0 = \\tanh(W_v v + b_v)`; from there the
+    decoder runs like a language model, one token per step.
+
+    Parameters
+    ----------
+    n_pixels : int
+        P, numbers per (flattened) image.
+    hidden_size : int
+        H.
+    vocab_size : int
+        V, the tokens the caption is written in (with ``<pad>``, ``<s>``, ``</s>``).
+    cell : {"rnn", "gru"}, default "rnn"
+    bos, pad : int, default 1 and 0
+        The start and padding tokens (as in :class:`rnnbook.data.Vocabulary`).
+    rng : numpy.random.Generator or int
+    dtype : float32 or float64
+
+    Attributes
+    ----------
+    params : dict
+        ``image.weight`` (H, P), ``image.bias`` (H,); ``decoder.*`` (the
+        recurrent layer, input size V, torch names); ``readout.weight`` (V, H),
+        ``readout.bias`` (V,).
+    """
+
+    def __init__(
+        self,
+        n_pixels: int,
+        hidden_size: int,
+        vocab_size: int,
+        *,
+        cell: str = "rnn",
+        bos: int = 1,
+        pad: int = 0,
+        rng: np.random.Generator | int,
+        dtype: type | np.dtype = np.float64,
+    ) -> None:
+        rng = check_rng(rng)
+        self.vocab_size = check_positive_int(vocab_size, "vocab_size")
+        self.bos, self.pad = _check_specials(bos, pad, self.vocab_size)
+        self.decoder = _decoder_cell(cell, vocab_size, hidden_size, rng=rng, dtype=np.dtype(dtype))
+        self.params = (
+            join("image", init_linear(n_pixels, hidden_size, rng=rng, dtype=dtype))
+            | join("decoder", self.decoder.params)
+            | join("readout", init_linear(hidden_size, vocab_size, rng=rng, dtype=dtype))
+        )
+        self.decoder.params = split(self.params, "decoder")
+
+    def initial_state(self, images: np.ndarray) -> np.ndarray:
+        """:math:`S_0 = \\tanh(W_v v + b_v)`, shape (B, H), for images (B, P)."""
+        weight = self.params["image.weight"]
+        images = check_features(images, "images", weight.shape[1], dtype=weight.dtype)
+        if images.ndim != 2:
+            raise ValueError(f"images must be flattened to shape (B, {weight.shape[1]}), got {images.shape}")
+        return np.tanh(linear_forward(split(self.params, "image"), images))
+
+    def logits(self, images: np.ndarray, targets: np.ndarray) -> np.ndarray:
+        """Teacher-forced scores (T, B, V) for images (B, P) and target tokens (T, B)."""
+        state0 = self.initial_state(images)
+        return self._decode_logits(state0, self._check_targets(targets, images.shape[0]))[0]
+
+    def loss_and_grads(self, images: np.ndarray, targets: np.ndarray) -> tuple[float, Params]:
+        """Teacher-forced cross-entropy of the captions ``targets`` (T, B) given ``images`` (B, P).
+
+        ``targets`` holds each caption's tokens, its end token, then padding.
+        """
+        state0 = self.initial_state(images)
+        targets = self._check_targets(targets, images.shape[0])
+        loss, grads, dstate0, _ = self._decode_loss(state0, targets)
+        grads_img, _ = linear_backward(split(self.params, "image"), images, dstate0 * (1 - state0 * state0))
+        return loss, join("image", grads_img) | grads
+
+    def generate(self, images: np.ndarray, length: int) -> np.ndarray:
+        """Greedy captions, tokens of shape (length, B), for images (B, P)."""
+        return self._greedy(self.initial_state(images), length)
+
+
+class Translator(_Decoder):
+    """Many-to-many with an encoder and a decoder: read everything, then write.
+
+    The encoder reads the input sequence; its final state is the decoder's
+    first state; the decoder writes the output one token at a time, as
+    :class:`Captioner` does.  Input and output can have different lengths.
+
+    Parameters
+    ----------
+    input_size : int
+        I, features per input step (the source vocabulary, for one-hot input).
+    hidden_size : int
+        H, shared by encoder and decoder.
+    vocab_size : int
+        V, the output tokens (with ``<pad>``, ``<s>``, ``</s>``).
+    cell : {"rnn", "gru"}, default "rnn"
+        For both encoder and decoder.
+    feed_context : bool, default True
+        Also give the encoder's final state to the decoder as an extra input
+        at every step, as Cho et al. (2014) do, instead of only as its first
+        state (Sutskever et al. 2014).  The decoder then need not carry the
+        whole input in its own state to the end of the output.
+    bos, pad : int, default 1 and 0
+    rng : numpy.random.Generator or int
+    dtype : float32 or float64
+
+    Attributes
+    ----------
+    params : dict
+        ``encoder.*`` (input size I), ``decoder.*`` (input size V, or V + H with
+        ``feed_context``),
+        ``readout.weight`` (V, H), ``readout.bias`` (V,).
+    """
+
+    def __init__(
+        self,
+        input_size: int,
+        hidden_size: int,
+        vocab_size: int,
+        *,
+        cell: str = "rnn",
+        feed_context: bool = True,
+        bos: int = 1,
+        pad: int = 0,
+        rng: np.random.Generator | int,
+        dtype: type | np.dtype = np.float64,
+    ) -> None:
+        rng = check_rng(rng)
+        self.vocab_size = check_positive_int(vocab_size, "vocab_size")
+        hidden_size = check_positive_int(hidden_size, "hidden_size")
+        self.bos, self.pad = _check_specials(bos, pad, self.vocab_size)
+        if not isinstance(feed_context, bool):
+            raise TypeError(f"feed_context must be True or False, got {feed_context!r}")
+        self.feed_context = feed_context
+        decoder_inputs = vocab_size + hidden_size * feed_context
+        self.encoder = _decoder_cell(cell, input_size, hidden_size, rng=rng, dtype=np.dtype(dtype))
+        self.decoder = _decoder_cell(cell, decoder_inputs, hidden_size, rng=rng, dtype=np.dtype(dtype))
+        self.params = (
+            join("encoder", self.encoder.params)
+            | join("decoder", self.decoder.params)
+            | join("readout", init_linear(hidden_size, vocab_size, rng=rng, dtype=dtype))
+        )
+        self.encoder.params = split(self.params, "encoder")
+        self.decoder.params = split(self.params, "decoder")
+
+    def encode(self, source: np.ndarray) -> np.ndarray:
+        """The encoder's final state (B, H) after reading ``source`` (T, B, I)."""
+        states, _ = self.encoder.forward(source)
+        return states[-1]
+
+    def logits(self, source: np.ndarray, targets: np.ndarray) -> np.ndarray:
+        """Teacher-forced scores (T', B, V) for a source (T, B, I) and targets (T', B)."""
+        state0 = self.encode(source)
+        context = state0 if self.feed_context else None
+        return self._decode_logits(state0, self._check_targets(targets, source.shape[1]), context)[0]
+
+    def loss_and_grads(self, source: np.ndarray, targets: np.ndarray) -> tuple[float, Params]:
+        """Teacher-forced cross-entropy of ``targets`` (T', B) given ``source`` (T, B, I).
+
+        The decoder's gradient with respect to its first state (plus, with
+        ``feed_context``, that with respect to its extra input, summed over
+        the steps) is the gradient with respect to the encoder's last state:
+        backpropagation runs from the last output token back to the first
+        input step.
+        """
+        states, trace = self.encoder.forward(source)
+        targets = self._check_targets(targets, source.shape[1])
+        final = states[-1]
+        loss, grads, dstate0, dcontext = self._decode_loss(final, targets, final if self.feed_context else None)
+        dstates = np.zeros_like(states)
+        dstates[-1] = dstate0 if dcontext is None else dstate0 + dcontext
+        grads_enc, _, _ = self.encoder.backward(trace, dstates)
+        return loss, join("encoder", grads_enc) | grads
+
+    def generate(self, source: np.ndarray, length: int) -> np.ndarray:
+        """Greedy outputs, tokens of shape (length, B), for a source (T, B, I)."""
+        final = self.encode(source)
+        return self._greedy(final, length, final if self.feed_context else None)
+
+
+class SequenceTagger:
+    """Aligned many-to-many: one answer (a tag) per input step, read out of every state.
+
+    Parameters
+    ----------
+    input_size : int
+        I, features per step.
+    hidden_size : int
+        H.
+    n_tags : int
+        C, the tags, *including* the padding tag ``pad`` that is never scored.
+    cell : {"rnn", "lstm", "gru"}, default "rnn"
+    pad : int, default 0
+        The tag of padded positions; left out of the loss.
+    rng : numpy.random.Generator or int
+    dtype : float32 or float64
+
+    Attributes
+    ----------
+    params : dict
+        ``rnn.*`` and ``readout.weight`` (C, H), ``readout.bias`` (C,).
+    """
+
+    def __init__(
+        self,
+        input_size: int,
+        hidden_size: int,
+        n_tags: int,
+        *,
+        cell: str = "rnn",
+        pad: int = 0,
+        rng: np.random.Generator | int,
+        dtype: type | np.dtype = np.float64,
+    ) -> None:
+        rng = check_rng(rng)
+        self.n_tags = check_positive_int(n_tags, "n_tags")
+        if isinstance(pad, bool) or not isinstance(pad, int | np.integer) or not 0 <= pad < self.n_tags:
+            raise ValueError(f"pad must be a tag index in [0, {self.n_tags}), got {pad!r}")
+        self.pad = int(pad)
+        self.layer = make_cell(cell, input_size, hidden_size, rng=rng, dtype=np.dtype(dtype))
+        self.params = join("rnn", self.layer.params) | join(
+            "readout", init_linear(hidden_size, n_tags, rng=rng, dtype=dtype)
+        )
+        self.layer.params = split(self.params, "rnn")
+
+    def logits(self, x: np.ndarray) -> np.ndarray:
+        """Scores (T, B, C) for every step of ``x`` (T, B, I)."""
+        states, _ = self.layer.forward(x)
+        return linear_forward(split(self.params, "readout"), states)
+
+    def loss_and_grads(self, x: np.ndarray, tags: np.ndarray) -> tuple[float, Params]:
+        """Cross-entropy of the tags (T, B) for ``x`` (T, B, I), padding left out, and every gradient."""
+        states, trace = self.layer.forward(x)
+        check_labels(tags, "tags", shape=states.shape[:2], n_classes=self.n_tags)
+        readout = split(self.params, "readout")
+        loss, dlogits = masked_cross_entropy(linear_forward(readout, states), tags, self.pad)
+        grads_out, dstates = linear_backward(readout, states, dlogits)
+        grads_rnn, _, _ = self.layer.backward(trace, dstates)
+        return loss, join("rnn", grads_rnn) | join("readout", grads_out)
+
+
+def _decoder_cell(cell: str, input_size: int, hidden_size: int, *, rng: np.random.Generator, dtype: np.dtype):
+    if cell not in DECODER_CELLS:
+        raise ValueError(
+            f"cell must be one of {', '.join(map(repr, DECODER_CELLS))} (a decoder's state must be one array; "
+            f"an LSTM carries two), got {cell!r}"
+        )
+    return make_cell(cell, input_size, hidden_size, rng=rng, dtype=dtype)
+
+
+def _check_specials(bos: int, pad: int, vocab_size: int) -> tuple[int, int]:
+    for value, name in ((bos, "bos"), (pad, "pad")):
+        if isinstance(value, bool) or not isinstance(value, int | np.integer) or not 0 <= value < vocab_size:
+            raise ValueError(f"{name} must be a token index in [0, {vocab_size}), got {value!r}")
+    if bos == pad:
+        raise ValueError(f"bos and pad must be different tokens, got {bos} for both")
+    return int(bos), int(pad)
