@@ -25,7 +25,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from rnnbook._validation import check_array
-from rnnbook.rnn import _sigmoid, check_params, check_sequence, init_params
+from rnnbook.rnn import check_params, check_sequence, init_params
 
 Params = dict[str, np.ndarray]
 
@@ -94,24 +94,33 @@ def unroll(
     x, h0 = check_sequence(x, state0, input_size, hidden, dtype)
     steps, batch, _ = x.shape
     two = 2 * hidden
+    # sigmoid(a) = (tanh(a / 2) + 1) / 2: halve the rows of r and z in the weights and
+    # biases (exact in floating point), and one tanh squashes both gates.
+    half = np.ones(GATES * hidden, dtype=dtype)
+    half[:two] = 0.5
+    w_ih, w_hh_t = params["weight_ih"] * half[:, None], (params["weight_hh"] * half[:, None]).T
     # All input projections in one product: (T*B, I) @ (I, 3H).
-    gates = (x.reshape(steps * batch, input_size) @ params["weight_ih"].T).reshape(steps, batch, GATES * hidden)
-    gates += params["bias_ih"]
+    gates = (x.reshape(steps * batch, input_size) @ w_ih.T).reshape(steps, batch, GATES * hidden)
+    gates += params["bias_ih"] * half
     # r and z add both biases before the squashing; n keeps b_hn inside the reset product.
-    gates[..., :two] += params["bias_hh"][:two]
-    w_hh_t = np.ascontiguousarray(params["weight_hh"].T)
+    gates[..., :two] += params["bias_hh"][:two] * 0.5
     b_hn = params["bias_hh"][two:]
     states = np.empty((steps, batch, hidden), dtype=dtype)
     hidden_n = np.empty_like(states)
+    recurrent = np.empty((batch, GATES * hidden), dtype=dtype)
     h = h0
     for t in range(steps):
-        a = gates[t]
-        recurrent = h @ w_hh_t  # (B, 3H)
-        a[:, :two] += recurrent[:, :two]
-        _sigmoid(a[:, :two])  # r and z, in place
+        a = gates[t]  # a view: the gates of step t are computed in place
+        np.matmul(h, w_hh_t, out=recurrent)  # (B, 3H)
+        rz = a[:, :two]
+        rz += recurrent[:, :two]
+        np.tanh(rz, out=rz)
+        rz *= 0.5
+        rz += 0.5  # r and z
         r, z, n = a[:, :hidden], a[:, hidden:two], a[:, two:]
-        hn = np.add(recurrent[:, two:], b_hn, out=hidden_n[t])
-        n += r * hn
+        hn = np.add(recurrent[:, two:], b_hn, out=hidden_n[t])  # W_hn h_{t-1} + b_hn
+        hn_r = np.multiply(r, hn, out=recurrent[:, two:])  # (the buffer is free again)
+        n += hn_r
         np.tanh(n, out=n)
         # h = (1 - z) n + z h_prev = n + z (h_prev - n)
         new = np.subtract(h, n, out=states[t])
@@ -159,46 +168,49 @@ def backprop_through_time(
     dstates = check_array(dstates, "dstates", ndim=3, shape=states.shape, dtype=dtype)
     w_hh = params["weight_hh"]
     gates = trace.gates
+    r, z, n = gates[..., :hidden], gates[..., hidden:two], gates[..., two:]  # each (T, B, H)
     # dgh[t]: gradient at the recurrent projection W_hh h_{t-1} + b_hh of step t (B, 3H);
     # dn_in[t]: gradient at the candidate's input part W_in x_t + b_in (B, H), which differs
     # from the recurrent one by the reset gate.  For r and z the two coincide.
+    # Both start as the local derivatives, for all steps at once (vectorised, no Python loop):
+    #   n: (1 - z)(1 - n^2) per unit of dL/dh_t      z: (h_{t-1} - n) z (1 - z) per unit of dL/dh_t
+    #   r: (W_hn h_{t-1} + b_hn) r (1 - r) per unit of dL/dn_pre    n (recurrent part): r per unit of dL/dn_pre
+    # and the loop only multiplies in the gradients as they arrive.
     dgh = np.empty_like(gates)
-    dn_in = np.empty_like(states)
+    dr, dz, dn = dgh[..., :hidden], dgh[..., hidden:two], dgh[..., two:]
+    dn_in = np.multiply(n, n)
+    np.subtract(1, dn_in, out=dn_in)
+    dn_in *= 1 - z
+    np.subtract(trace.state0, n[0], out=dz[0])
+    np.subtract(states[:-1], n[1:], out=dz[1:])
+    dz *= z
+    dz *= 1 - z
+    np.subtract(1, r, out=dr)
+    dr *= r
+    dr *= trace.hidden_n
+    dn[...] = r
     dh = np.zeros((batch, hidden), dtype=dtype)  # dL/dh_t arriving from step t+1
-    tmp = np.empty((batch, hidden), dtype=dtype)
+    message = np.empty((batch, hidden), dtype=dtype)
     for t in range(steps - 1, -1, -1):
-        a, d = gates[t], dgh[t]
-        r, z, n = a[:, :hidden], a[:, hidden:two], a[:, two:]
-        dr, dz, dn = d[:, :hidden], d[:, hidden:two], d[:, two:]
-        h_prev = states[t - 1] if t > 0 else trace.state0
         dh += dstates[t]
-        # h = n + z (h_prev - n)
-        np.subtract(h_prev, n, out=dz)
-        dz *= dh
-        dz *= z
-        np.subtract(1, z, out=tmp)
-        dz *= tmp  # * z (1 - z)
-        da_n = dn_in[t]
-        np.multiply(dh, tmp, out=da_n)  # dL/dn = dh (1 - z)
-        np.multiply(n, n, out=tmp)
-        np.subtract(1, tmp, out=tmp)
-        da_n *= tmp  # * (1 - n^2): gradient at the candidate's pre-activation
-        np.multiply(da_n, trace.hidden_n[t], out=dr)
-        dr *= r
-        np.subtract(1, r, out=tmp)
-        dr *= tmp  # * r (1 - r)
-        np.multiply(da_n, r, out=dn)
-        dh *= z
-        dh += d @ w_hh
+        dn_in[t] *= dh  # dL/d(candidate pre-activation)
+        dz[t] *= dh
+        dr[t] *= dn_in[t]
+        dn[t] *= dn_in[t]
+        dh *= z[t]  # the direct road: h_t = ... + z_t h_{t-1}
+        dh += np.matmul(dgh[t], w_hh, out=message)  # and the road through the gates
     flat_dgh = dgh.reshape(steps * batch, GATES * hidden)
+    flat_states = states.reshape(steps * batch, hidden)
+    grad_hh = dgh[0].T @ trace.state0
+    if steps > 1:
+        grad_hh += flat_dgh[batch:].T @ flat_states[:-batch]
     # The input projection's gradient: the same as dgh except for the candidate block.
     dgi = dgh.copy()
     dgi[..., two:] = dn_in
     flat_dgi = dgi.reshape(steps * batch, GATES * hidden)
-    previous = np.concatenate([trace.state0[None], states[:-1]]).reshape(steps * batch, hidden)
     grads = {
         "weight_ih": flat_dgi.T @ trace.x.reshape(steps * batch, -1),
-        "weight_hh": flat_dgh.T @ previous,
+        "weight_hh": grad_hh,
         "bias_ih": flat_dgi.sum(axis=0),
         "bias_hh": flat_dgh.sum(axis=0),
     }

@@ -29,7 +29,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from rnnbook._validation import check_array, check_positive_int
-from rnnbook.rnn import _sigmoid, check_params, init_params
+from rnnbook.rnn import check_params, init_params
 
 Params = dict[str, np.ndarray]
 
@@ -71,6 +71,13 @@ class LSTMTrace:
     def final_state(self) -> tuple[np.ndarray, np.ndarray]:
         """``(h_T, c_T)``, each (B, H): pass it as ``state0`` to continue the sequence."""
         return self.states[-1], self.cells[-1]
+
+
+def _gate_scale(hidden: int, dtype: np.dtype) -> np.ndarray:
+    """(4H,): 1/2 for the rows of the sigmoid gates i, f, o and 1 for the tanh candidate g."""
+    scale = np.full(GATES * hidden, 0.5, dtype=dtype)
+    scale[2 * hidden : 3 * hidden] = 1.0
+    return scale
 
 
 def check_state0(
@@ -123,25 +130,31 @@ def unroll(
     x = check_array(x, "x", ndim=3, shape=(None, None, input_size), dtype=dtype)
     steps, batch, _ = x.shape
     h0, c0 = check_state0(state0, batch, hidden, dtype)
+    # sigmoid(a) = (tanh(a / 2) + 1) / 2.  Halving the rows of i, f and o in the weights
+    # and biases (exact in floating point) lets one tanh squash all four gates at once.
+    half = _gate_scale(hidden, dtype)[:, None]
+    w_ih, w_hh_t = params["weight_ih"] * half, (params["weight_hh"] * half).T
     # All input projections in one product: (T*B, I) @ (I, 4H).
-    gates = (x.reshape(steps * batch, input_size) @ params["weight_ih"].T).reshape(steps, batch, GATES * hidden)
-    gates += params["bias_ih"] + params["bias_hh"]
-    w_hh_t = np.ascontiguousarray(params["weight_hh"].T)
+    gates = (x.reshape(steps * batch, input_size) @ w_ih.T).reshape(steps, batch, GATES * hidden)
+    gates += (params["bias_ih"] + params["bias_hh"]) * half[:, 0]
     states = np.empty((steps, batch, hidden), dtype=dtype)
     cells = np.empty_like(states)
     tanh_cells = np.empty_like(states)
+    recurrent = np.empty((batch, GATES * hidden), dtype=dtype)
+    ig = np.empty((batch, hidden), dtype=dtype)
     h, c = h0, c0
     for t in range(steps):
-        a = gates[t]
-        a += h @ w_hh_t
-        _sigmoid(a[:, : 2 * hidden])  # i and f, in place
-        np.tanh(a[:, 2 * hidden : 3 * hidden], out=a[:, 2 * hidden : 3 * hidden])  # g
-        _sigmoid(a[:, 3 * hidden :])  # o
+        a = gates[t]  # a view: the gates of step t are computed in place
+        a += np.matmul(h, w_hh_t, out=recurrent)
+        np.tanh(a, out=a)  # g is done; i, f and o need (tanh + 1) / 2
+        for block in (a[:, : 2 * hidden], a[:, 3 * hidden :]):
+            block *= 0.5
+            block += 0.5
         i, f, g, o = a[:, :hidden], a[:, hidden : 2 * hidden], a[:, 2 * hidden : 3 * hidden], a[:, 3 * hidden :]
-        c = np.multiply(f, c, out=cells[t])
-        c += i * g
+        c = np.multiply(f, c, out=cells[t])  # c_t = f_t c_{t-1} + i_t g_t
+        c += np.multiply(i, g, out=ig)
         np.tanh(c, out=tanh_cells[t])
-        h = np.multiply(o, tanh_cells[t], out=states[t])
+        h = np.multiply(o, tanh_cells[t], out=states[t])  # h_t = o_t tanh(c_t)
     trace = LSTMTrace(x=x, state0=h0, cell0=c0, states=states, cells=cells, gates=gates, tanh_cells=tanh_cells)
     return states, trace
 
@@ -191,49 +204,54 @@ def backprop_through_time(
         dc = check_array(dcell, "dcell", ndim=2, shape=(batch, hidden), dtype=dtype).copy()
     w_hh = params["weight_hh"]
     gates = trace.gates
+    i, f, g, o = (gates[..., k * hidden : (k + 1) * hidden] for k in range(GATES))  # each (T, B, H)
+    cells, tanh_cells = trace.cells, trace.tanh_cells
     # da[t] = dL/da_t, the gradient at the four gates' pre-activations of step t, (B, 4H).
+    # It starts as the local derivative of the cell or output with respect to each
+    # pre-activation, for all steps at once (big vectorised products, no Python loop):
+    #   i: g_t i_t (1 - i_t)   f: c_{t-1} f_t (1 - f_t)   g: i_t (1 - g_t^2)   o: tanh(c_t) o_t (1 - o_t)
+    # and the loop only multiplies in the gradient arriving at c_t (i, f, g) or h_t (o).
     da = np.empty_like(gates)
+    di, df, dg, do = (da[..., k * hidden : (k + 1) * hidden] for k in range(GATES))
+    np.subtract(1, i, out=di)
+    di *= i
+    di *= g
+    np.subtract(1, f, out=df)
+    df *= f
+    df[0] *= trace.cell0
+    df[1:] *= cells[:-1]
+    np.multiply(g, g, out=dg)
+    np.subtract(1, dg, out=dg)
+    dg *= i
+    np.subtract(1, o, out=do)
+    do *= o
+    do *= tanh_cells
+    # dc_t/dh_t's partner: the gradient reaching c_t from h_t is dh * o_t (1 - tanh(c_t)^2).
+    through_h = np.multiply(tanh_cells, tanh_cells)
+    np.subtract(1, through_h, out=through_h)
+    through_h *= o
+    by_gate = da.reshape(steps, batch, GATES, hidden)
     dh = np.zeros((batch, hidden), dtype=dtype)  # dL/dh_t arriving from step t+1
     tmp = np.empty((batch, hidden), dtype=dtype)
     for t in range(steps - 1, -1, -1):
-        a, d = gates[t], da[t]
-        i, f, g, o = a[:, :hidden], a[:, hidden : 2 * hidden], a[:, 2 * hidden : 3 * hidden], a[:, 3 * hidden :]
-        di, df, dg, do = d[:, :hidden], d[:, hidden : 2 * hidden], d[:, 2 * hidden : 3 * hidden], d[:, 3 * hidden :]
-        c_prev = trace.cells[t - 1] if t > 0 else trace.cell0
-        tc = trace.tanh_cells[t]
         dh += dstates[t]
-        # output gate: h = o * tanh(c)
-        np.multiply(dh, tc, out=do)
-        do *= o
-        np.subtract(1, o, out=tmp)
-        do *= tmp  # * sigma'(.) = o (1 - o)
-        # the cell: dc += dh * o * (1 - tanh(c)^2)
-        np.multiply(tc, tc, out=tmp)
-        np.subtract(1, tmp, out=tmp)
-        tmp *= o
-        tmp *= dh
-        dc += tmp
-        # c = f * c_prev + i * g
-        np.multiply(dc, g, out=di)
-        di *= i
-        np.subtract(1, i, out=tmp)
-        di *= tmp
-        np.multiply(dc, c_prev, out=df)
-        df *= f
-        np.subtract(1, f, out=tmp)
-        df *= tmp
-        np.multiply(g, g, out=tmp)
-        np.subtract(1, tmp, out=tmp)
-        np.multiply(dc, i, out=dg)
-        dg *= tmp
-        dc *= f  # the conveyor belt: dL/dc_{t-1} = dL/dc_t * f_t
-        dh = d @ w_hh
+        do[t] *= dh
+        dc += np.multiply(dh, through_h[t], out=tmp)
+        by_gate[t, :, :3] *= dc[:, None, :]  # i, f and g all hang off the cell
+        dc *= f[t]  # the conveyor belt: dL/dc_{t-1} = dL/dc_t * f_t
+        np.matmul(da[t], w_hh, out=dh)  # the message handed back to h_{t-1}
+    # The weight gradients of all steps at once: one big product each.  h_{t-1} is h0
+    # for the first step and states[t-1] after that, so the product is split in two
+    # rather than copying the states into a shifted array.
     flat_da = da.reshape(steps * batch, GATES * hidden)
-    previous = np.concatenate([trace.state0[None], states[:-1]]).reshape(steps * batch, hidden)
+    flat_states = states.reshape(steps * batch, hidden)
+    grad_hh = da[0].T @ trace.state0
+    if steps > 1:
+        grad_hh += flat_da[batch:].T @ flat_states[:-batch]
     bias = flat_da.sum(axis=0)
     grads = {
         "weight_ih": flat_da.T @ trace.x.reshape(steps * batch, -1),
-        "weight_hh": flat_da.T @ previous,
+        "weight_hh": grad_hh,
         "bias_ih": bias,
         "bias_hh": bias.copy(),
     }
