@@ -4,7 +4,7 @@ Run it with ``python -m rnnbook.bench`` (or ``make bench``).  For every
 recurrent cell the package has (the vanilla RNN, the LSTM and the GRU) and for
 each size (T, B, I, H) it times, on the same float32 inputs and weights:
 
-* **rnnbook**: :func:`unroll` then :func:`backprop_through_time` of the cell's
+* **rnnbook**: ``unroll`` then ``backprop_through_time`` of the cell's
   module, with the loss "sum of all outputs" (so every ``dstates`` is one);
 * **torch**: ``torch.nn.RNN`` / ``LSTM`` / ``GRU`` on the CPU, forward and
   ``backward()`` of the same loss, with as many threads as numpy's BLAS has
@@ -19,11 +19,11 @@ each size (T, B, I, H) it times, on the same float32 inputs and weights:
 Before anything is timed, rnnbook's outputs and gradients are checked against
 torch (and against the loop): a benchmark of a wrong answer is worthless.
 The peak memory that numpy allocates during the forward and backward pass is
-measured with :mod:`tracemalloc` and compared with the T*B*H numbers of the
+measured with ``tracemalloc`` and compared with the T*B*H numbers of the
 stored states.
 
 Times are medians over several repeats, after a warm-up, in the manner of
-:mod:`timeit`.  The results are printed as a table and written as JSON.
+``timeit``.  The results are printed as a table and written as JSON.
 """
 
 from __future__ import annotations
@@ -223,6 +223,7 @@ class Cell:
     loop: Callable[[dict, np.ndarray, np.ndarray], tuple[np.ndarray, dict, np.ndarray]]
 
 
+#: The cells by name: rnnbook module, torch class and reference loop.
 CELLS: dict[str, Cell] = {
     "rnn": Cell("rnn", "rnnbook.rnn", 1, "RNN", loop_rnn),
     "lstm": Cell("lstm", "rnnbook.lstm", 4, "LSTM", loop_lstm),
@@ -302,7 +303,7 @@ def torch_results(torch: ModuleType, cell: Cell, params: dict, x: np.ndarray) ->
 
 
 def max_relative_error(reference: tuple, candidate: tuple) -> dict[str, float]:
-    """For outputs, each gradient and dx: max |difference| / max |reference|."""
+    """For the outputs, each gradient and dx: the largest absolute difference over the largest absolute reference."""
     ref_states, ref_grads, ref_dx = reference
     states, grads, dx = candidate
     pairs = {"states": (ref_states, states), "dx": (ref_dx, dx)} | {
@@ -397,7 +398,7 @@ def gemm_workload(size: Size, gates: int, seed: int = 0) -> Callable[[], None]:
 def median_times(
     fns: dict[str, Callable[[], object]], repeats: int = 5, min_time: float = 0.05
 ) -> dict[str, float]:
-    """Median seconds per call of each function, timed side by side in the manner of :mod:`timeit`.
+    """Median seconds per call of each function, timed side by side in the manner of ``timeit``.
 
     Each function gets one warm-up call and as many calls per repeat as make a
     repeat last at least ``min_time`` seconds.  The repeats take turns (first
