@@ -435,11 +435,22 @@ def peak_memory(fn: Callable[[], object]) -> int:
 
 
 def blas_info() -> dict[str, Any]:
-    """numpy's BLAS: library, kernel and threads (from threadpoolctl when installed)."""
+    """numpy's BLAS: library, kernel and threads.
+
+    threadpoolctl, when installed, asks the loaded BLAS library itself.  Without
+    it the thread count is what OpenBLAS would choose: ``OPENBLAS_NUM_THREADS``,
+    else ``OMP_NUM_THREADS``, else the number of CPUs.
+    """
     try:
         from threadpoolctl import threadpool_info
     except ImportError:
-        return {"library": "unknown (threadpoolctl not installed)", "num_threads": os.cpu_count() or 1}
+        threads = os.cpu_count() or 1
+        for var in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS"):
+            value = os.environ.get(var, "").split(",")[0].strip()
+            if value.isdigit() and int(value) > 0:
+                threads = int(value)
+                break
+        return {"library": "unknown (threadpoolctl not installed)", "num_threads": threads}
     for pool in threadpool_info():
         if pool.get("user_api") == "blas" and "numpy" in pool.get("filepath", ""):
             return {

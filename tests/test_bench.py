@@ -7,6 +7,7 @@ benchmark (``make bench``), never in a timed test.
 from __future__ import annotations
 
 import json
+import os
 
 import numpy as np
 import pytest
@@ -163,3 +164,24 @@ def test_bad_arguments_are_refused(tmp_path):
         bench.main(["--quick", "--repeats", "0", "--out", str(tmp_path / "b.json")])
     with pytest.raises(ValueError, match="cells must be among"):
         bench.run(bench.QUICK_SIZES[:1], ["transformer"])
+
+
+def test_thread_count_without_threadpoolctl(monkeypatch):
+    import builtins
+
+    real_import = builtins.__import__
+
+    def no_threadpoolctl(name, *args, **kwargs):
+        if name == "threadpoolctl":
+            raise ImportError(name)
+        return real_import(name, *args, **kwargs)
+
+    monkeypatch.setattr(builtins, "__import__", no_threadpoolctl)
+    monkeypatch.delenv("OPENBLAS_NUM_THREADS", raising=False)
+    monkeypatch.setenv("OMP_NUM_THREADS", "3")
+    assert bench.blas_info()["num_threads"] == 3
+    monkeypatch.setenv("OPENBLAS_NUM_THREADS", "5")
+    assert bench.blas_info()["num_threads"] == 5
+    monkeypatch.delenv("OPENBLAS_NUM_THREADS")
+    monkeypatch.delenv("OMP_NUM_THREADS")
+    assert bench.blas_info()["num_threads"] == (os.cpu_count() or 1)
