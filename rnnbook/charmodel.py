@@ -335,6 +335,8 @@ class CharModel:
         ``self.final_state`` for the next chunk.
         """
         logits, all_states, traces, final = self.run(ids, state0)
+        if not np.isfinite(logits).all():
+            raise TrainingDiverged("the scores became NaN or infinite")
         loss, dlogits = softmax_cross_entropy(logits, np.asarray(targets))
         readout = split(self.params, "readout")
         grads_out, dtop = linear_backward(readout, all_states[-1], dlogits)
@@ -429,10 +431,11 @@ def evaluate(model: CharModel, ids: np.ndarray, *, streams: int = 16, seq_len: i
     inputs = ids[: streams * length].reshape(streams, length).T
     targets = ids[1 : streams * length + 1].reshape(streams, length).T
     total, state = 0.0, None
-    for start in range(0, length, seq_len):
-        logits, _, _, state = model.run(inputs[start : start + seq_len], state)
-        loss, _ = softmax_cross_entropy(logits, targets[start : start + seq_len])
-        total += loss * logits.shape[0] * streams
+    with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
+        for start in range(0, length, seq_len):
+            logits, _, _, state = model.run(inputs[start : start + seq_len], state)
+            loss, _ = softmax_cross_entropy(logits, targets[start : start + seq_len])
+            total += loss * logits.shape[0] * streams
     # The characters that did not fit into equal streams (fewer than `streams`) are left out.
     return total / (length * streams)
 
@@ -533,14 +536,26 @@ class CharTrainer:
             self.epoch += 1
             self._new_epoch()
         rows = slice(self.chunk * self.seq_len, (self.chunk + 1) * self.seq_len)
-        with np.errstate(over="ignore", invalid="ignore"):
-            loss, grads = self.model.loss_and_grads(self._inputs[rows], self._targets[rows], self.state)
-        if not math.isfinite(loss) or not all(np.isfinite(g).all() for g in grads.values()):
+        # Overflow is detected below and reported as TrainingDiverged, not as numpy warnings.
+        with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
+            try:
+                loss, grads = self.model.loss_and_grads(self._inputs[rows], self._targets[rows], self.state)
+            except TrainingDiverged:
+                loss, grads = math.nan, {}
+            finite = math.isfinite(loss) and all(np.isfinite(g).all() for g in grads.values())
+            if finite:
+                clip_gradients(grads, self.max_norm)
+                finite = all(np.isfinite(g).all() for g in grads.values())
+        if not finite:
             raise TrainingDiverged(
                 f"the loss became {loss} at step {self.step_count + 1}; try a smaller learning rate (--lr)"
             )
-        clip_gradients(grads, self.max_norm)
-        self.optimizer.step(self.model.params, grads)
+        with np.errstate(over="ignore", invalid="ignore"):
+            self.optimizer.step(self.model.params, grads)
+        if not all(np.isfinite(p).all() for p in self.model.params.values()):
+            raise TrainingDiverged(
+                f"the weights became NaN or infinite at step {self.step_count + 1}; try a smaller learning rate (--lr)"
+            )
         self.state = self.model.final_state
         self.chunk += 1
         self.step_count += 1

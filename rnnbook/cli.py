@@ -108,7 +108,9 @@ def build_parser() -> argparse.ArgumentParser:
     )
     train.add_argument("text", nargs="?", metavar="TEXTFILE", help="a UTF-8 text file (default: built-in corpus)")
     train.add_argument("--out", required=True, metavar="DIR", help="the run folder for checkpoints")
-    train.add_argument("--resume", action="store_true", help="continue the run checkpointed in --out")
+    train.add_argument(
+        "--resume", action="store_true", help="continue the run checkpointed in --out (only --lr may change)"
+    )
     train.add_argument("--model", choices=tuple(CELLS), help=f"recurrent layer (default {DEFAULTS['model']})")
     train.add_argument("--hidden", type=_positive_int, metavar="N", help=f"state size (default {DEFAULTS['hidden']})")
     train.add_argument("--layers", type=_positive_int, metavar="N", help="stacked layers (default 1)")
@@ -205,7 +207,7 @@ def cmd_train(args: argparse.Namespace) -> int:
                 raise CLIError(
                     f"--{option} {given} does not match the checkpoint ({arrays_meta[key]}); drop it to resume"
                 )
-        for option in ("seq_len", "batch", "lr", "seed"):
+        for option in ("seq_len", "batch", "seed"):
             given = getattr(args, option)
             if given is not None and given != run[option]:
                 flag = "--" + option.replace("_", "-")
@@ -229,6 +231,8 @@ def cmd_train(args: argparse.Namespace) -> int:
         vocab = Vocabulary(arrays_meta["vocabulary"])
         trainer, vocab, meta = checkpoint.load_training(out, vocab.encode(train_text))
         history = meta.get("validation", [])
+        if args.lr is not None:  # a new learning rate is allowed (after a divergence, say)
+            settings["lr"] = trainer.optimizer.lr = args.lr
         elapsed_before = float(meta.get("elapsed", 0.0))
     else:
         vocab = Vocabulary.from_text(text)
@@ -398,7 +402,7 @@ def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
         return COMMANDS[args.command](args)
-    except (CLIError, TextError, checkpoint.CheckpointError) as err:
+    except (CLIError, TextError, TrainingDiverged, checkpoint.CheckpointError) as err:
         print(f"{PROG}: error: {err}", file=sys.stderr)
         return 1
     except KeyboardInterrupt:

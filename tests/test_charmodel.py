@@ -1,0 +1,249 @@
+"""The character-level language model: gradients, sampling, training state, checkpoints, bad input."""
+
+from __future__ import annotations
+
+import json
+import math
+
+import numpy as np
+import pytest
+
+from rnnbook import checkpoint
+from rnnbook.charmodel import (
+    BUILTIN_FILES,
+    CharModel,
+    CharTrainer,
+    TextError,
+    Vocabulary,
+    builtin_corpus,
+    evaluate,
+    read_text,
+    sample,
+    split_text,
+)
+from rnnbook.gradcheck import check_gradients
+from rnnbook.losses import softmax
+from rnnbook.models import CELLS
+
+TEXT = "the cat sat on the mat. the dog sat on the log.\n" * 40
+
+
+@pytest.mark.parametrize("cell", sorted(CELLS))
+@pytest.mark.parametrize("layers", [1, 2])
+def test_gradients_match_finite_differences(cell, layers, rng):
+    model = CharModel(6, 5, cell=cell, layers=layers, rng=0, dtype=np.float64)
+    ids, targets = rng.integers(0, 6, (7, 3)), rng.integers(0, 6, (7, 3))
+    model.loss_and_grads(ids, targets)
+    state0 = model.final_state  # a non-zero carried state, as in truncated BPTT
+    loss, grads = model.loss_and_grads(ids, targets, state0)
+    errors = check_gradients(lambda: model.loss_and_grads(ids, targets, state0)[0], model.params, grads)
+    assert max(errors.values()) < 1e-6, errors
+    assert set(grads) == set(model.params)
+
+
+def test_loss_is_in_nats_per_character():
+    # With every weight zero the model gives every character the same score: loss ln V exactly.
+    model = CharModel(7, 4, rng=0)
+    for p in model.params.values():
+        p[...] = 0
+    loss, _ = model.loss_and_grads(np.zeros((5, 2), dtype=np.int64), np.ones((5, 2), dtype=np.int64))
+    assert loss == pytest.approx(math.log(7), rel=1e-12)
+
+
+def test_final_state_continues_the_sequence(rng):
+    # Running two halves with the state carried gives the same scores as running the whole.
+    for cell in sorted(CELLS):
+        model = CharModel(5, 4, cell=cell, layers=2, rng=1)
+        ids = rng.integers(0, 5, (10, 2))
+        whole = model.logits(ids)
+        first, _, _, state = model.run(ids[:4])
+        second, _, _, _ = model.run(ids[4:], state)
+        np.testing.assert_allclose(np.concatenate([first, second]), whole, rtol=1e-12, atol=1e-12)
+
+
+def trained_model(steps=150):
+    vocab = Vocabulary.from_text(TEXT)
+    model = CharModel(len(vocab), 24, rng=0, dtype=np.float64)
+    trainer = CharTrainer(model, vocab.encode(TEXT), seq_len=20, batch_size=8, lr=1e-2, rng=0)
+    for _ in range(steps):
+        trainer.train_step()
+    return model, vocab, trainer
+
+
+def test_training_beats_the_uniform_guess():
+    model, vocab, trainer = trained_model()
+    assert np.mean(trainer.losses[:5]) > 0.9 * math.log(len(vocab))
+    # This text repeats two sentences: a trained model must be far better than ln V.
+    assert evaluate(model, vocab.encode(TEXT)) < 0.5 * math.log(len(vocab))
+
+
+def test_sampling_is_deterministic_given_a_seed():
+    model, vocab, _ = trained_model(40)
+    a = sample(model, vocab, 60, prime="the ", rng=3)
+    b = sample(model, vocab, 60, prime="the ", rng=np.random.default_rng(3))
+    c = sample(model, vocab, 60, prime="the ", rng=4)
+    assert a == b
+    assert a != c
+    assert len(a) == 60 and set(a) <= set(vocab.chars)
+
+
+def test_low_temperature_is_greedy():
+    model, vocab, _ = trained_model(40)
+    text = sample(model, vocab, 30, prime="the", temperature=1e-4, rng=0)
+    # Greedy decoding by hand: always the single most likely next character.
+    ids = list(vocab.encode("the"))
+    for _ in range(30):
+        probs = model.probabilities(np.array(ids)[:, None])[-1, 0]
+        ids.append(int(probs.argmax()))
+    assert text == vocab.decode(ids[3:])
+
+
+def test_temperature_flattens_or_sharpens_the_distribution():
+    model, vocab, _ = trained_model(40)
+    ids = vocab.encode("the cat")[:, None]
+
+    def entropy(t):
+        p = model.probabilities(ids, temperature=t)[-1, 0]
+        return float(-(p * np.log(p)).sum())
+
+    entropies = [entropy(t) for t in (0.25, 0.5, 1.0, 1.5, 3.0, 100.0)]
+    assert entropies == sorted(entropies)
+    assert entropies[-1] == pytest.approx(math.log(len(vocab)), abs=0.01)
+    # Temperature 1 is the model's own distribution.
+    np.testing.assert_allclose(model.probabilities(ids, 1.0), softmax(model.logits(ids)))
+
+
+def test_high_temperature_writes_less_likely_text():
+    # Judged by the model itself at temperature 1: cold text is likely, hot text surprising.
+    model, vocab, _ = trained_model(150)
+    surprise = {}
+    for t in (0.3, 1.0, 3.0):
+        text = "the " + sample(model, vocab, 400, prime="the ", temperature=t, rng=0)
+        surprise[t] = evaluate(model, vocab.encode(text))
+    assert surprise[0.3] < surprise[1.0] < surprise[3.0]
+
+
+def test_trainer_carries_the_state_across_consecutive_chunks():
+    vocab = Vocabulary.from_text(TEXT)
+    model = CharModel(len(vocab), 8, rng=0)
+    trainer = CharTrainer(model, vocab.encode(TEXT), seq_len=10, batch_size=4, rng=0)
+    ids = vocab.encode(TEXT)
+    trainer.train_step()
+    first = trainer._inputs[:10].copy()
+    trainer.train_step()
+    second = trainer._inputs[10:20]
+    # each stream continues where it stopped: stream b's chunk 2 follows its chunk 1 in the text
+    for b in range(4):
+        start = trainer.offset + b * trainer._inputs.shape[0]
+        np.testing.assert_array_equal(first[:, b], ids[start : start + 10])
+        np.testing.assert_array_equal(second[:, b], ids[start + 10 : start + 20])
+    assert trainer.state is not None and trainer.state[0].shape == (4, 8)
+
+
+@pytest.mark.parametrize("cell", sorted(CELLS))
+def test_restored_trainer_continues_bit_for_bit(cell, tmp_path):
+    vocab = Vocabulary.from_text(TEXT)
+
+    def fresh():
+        rng = np.random.default_rng(5)
+        model = CharModel(len(vocab), 8, cell=cell, layers=2, rng=rng, dtype=np.float32)
+        # seq_len 30 over ~1900 characters: an epoch is a few steps, so the offset rng is exercised
+        return CharTrainer(model, vocab.encode(TEXT), seq_len=30, batch_size=8, rng=rng)
+
+    straight = fresh()
+    for _ in range(25):
+        straight.train_step()
+    interrupted = fresh()
+    for _ in range(11):
+        interrupted.train_step()
+    checkpoint.save_training(tmp_path, interrupted, vocab)
+    resumed, _, meta = checkpoint.load_training(tmp_path, vocab.encode(TEXT))
+    assert meta["trainer"]["step"] == 11
+    for _ in range(14):
+        resumed.train_step()
+    assert resumed.epoch == straight.epoch >= 1
+    for name, value in straight.model.params.items():
+        assert np.array_equal(value, resumed.model.params[name]), name
+    assert resumed.losses == straight.losses
+
+
+def test_checkpoint_is_written_atomically_and_refuses_other_versions(tmp_path):
+    model, vocab, trainer = trained_model(3)
+    path = checkpoint.save_training(tmp_path, trainer, vocab)
+    assert [p.name for p in tmp_path.iterdir()] == [path.name]  # no temporary file left behind
+    loaded, loaded_vocab, meta = checkpoint.load_model(tmp_path)
+    assert loaded_vocab.chars == vocab.chars and meta["format_version"] == checkpoint.FORMAT_VERSION
+    arrays, meta = checkpoint.load(tmp_path)
+    checkpoint.save(tmp_path, arrays, meta | {"format_version": checkpoint.FORMAT_VERSION + 1})
+    with pytest.raises(checkpoint.CheckpointError, match="format version"):
+        checkpoint.load(tmp_path)
+    path.write_bytes(path.read_bytes()[:200])
+    with pytest.raises(checkpoint.CheckpointError, match="corrupted"):
+        checkpoint.load(tmp_path)
+    with pytest.raises(checkpoint.CheckpointError, match="no such run folder"):
+        checkpoint.load(tmp_path / "missing")
+    (tmp_path / "empty").mkdir()
+    with pytest.raises(checkpoint.CheckpointError, match="no checkpoint"):
+        checkpoint.load(tmp_path / "empty")
+
+
+def test_checkpoint_metadata_is_plain_json(tmp_path):
+    _, vocab, trainer = trained_model(3)
+    checkpoint.save_training(tmp_path, trainer, vocab)
+    with np.load(tmp_path / checkpoint.FILENAME, allow_pickle=False) as npz:
+        meta = json.loads(npz["__metadata__"].tobytes())
+    assert meta["vocabulary"] == vocab.chars and meta["model"] == "rnn" and meta["trainer"]["step"] == 3
+
+
+@pytest.mark.parametrize(
+    ("content", "message"),
+    [
+        (b"", "empty"),
+        (b"abc\x00def", "NUL byte at byte offset 3"),
+        ("caf\u00e9 ok".encode("latin-1"), "not valid UTF-8 at byte offset 3"),
+    ],
+)
+def test_read_text_refuses_bad_files(tmp_path, content, message):
+    path = tmp_path / "t.txt"
+    path.write_bytes(content)
+    with pytest.raises(TextError, match=message):
+        read_text(path)
+
+
+def test_bad_input():
+    with pytest.raises(TextError, match="no such file"):
+        read_text("/nonexistent/file.txt")
+    vocab = Vocabulary.from_text("abc")
+    with pytest.raises(TextError, match="'z'"):
+        vocab.encode("abz")
+    model = CharModel(3, 4, rng=0)
+    with pytest.raises(ValueError, match="temperature"):
+        sample(model, vocab, 5, temperature=0, rng=0)
+    with pytest.raises(ValueError, match="temperature"):
+        sample(model, vocab, 5, temperature=-1.0, rng=0)
+    with pytest.raises(TextError, match="'q'"):
+        sample(model, vocab, 5, prime="aq", rng=0)
+    with pytest.raises(TextError, match="shorter than one sequence"):
+        CharTrainer(model, vocab.encode("abcabc"), seq_len=10, batch_size=2, rng=0)
+    with pytest.raises(ValueError, match="ids must be in"):
+        model.logits(np.array([[3]]))
+
+
+def test_short_text_uses_fewer_streams():
+    vocab = Vocabulary.from_text("abc")
+    model = CharModel(3, 4, rng=0)
+    trainer = CharTrainer(model, vocab.encode("abc" * 10), seq_len=10, batch_size=8, rng=0)
+    assert trainer.batch_size == 2
+    trainer.train_step()
+
+
+def test_split_text_holds_out_the_end():
+    train, valid = split_text("abcdefghijklmnopqrst", 0.1)
+    assert train + valid == "abcdefghijklmnopqrst" and valid == "st"
+
+
+def test_builtin_corpus_is_the_listed_stdlib_files():
+    text = builtin_corpus()
+    assert len(text) > 50_000
+    assert text.count("\n") > 1000
+    assert "def " in text and len(BUILTIN_FILES) >= 10
