@@ -48,13 +48,13 @@ DIGIT_FONT: dict[int, tuple[str, ...]] = {
 #: The name of each digit, the caption the one-to-many model learns to write.
 DIGIT_NAMES: tuple[str, ...] = ("zero", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine")
 
-#: Height and width of a glyph of :data:`DIGIT_FONT`, and the blank margin around it.
+#: Height and width of a glyph of ``DIGIT_FONT``, and the blank margin around it.
 GLYPH_SHAPE = (7, 5)
 MARGIN = 1
 
 
 def digit_glyphs(dtype: type | np.dtype = np.float64) -> np.ndarray:
-    """The ten clean glyphs of :data:`DIGIT_FONT` as 0/1 arrays.
+    """The ten clean glyphs of ``DIGIT_FONT`` as 0/1 arrays.
 
     Returns
     -------
@@ -393,7 +393,7 @@ def dates(
 
     ``"24 november 2026" -> "2026-11-24"``: days are drawn uniformly from every
     calendar day from 1 January ``first_year`` to 31 December ``last_year``
-    (leap years included, via :mod:`datetime`).
+    (leap years included, via the standard ``datetime`` module).
 
     Parameters
     ----------

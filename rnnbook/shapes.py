@@ -14,7 +14,7 @@ is :class:`rnnbook.models.MLPClassifier`.  This module adds the shapes that
 
 A decoder is trained with *teacher forcing*: at every step it is fed the
 correct previous token (the start token ``<s>`` first) and scored on the next
-one.  At test time nobody gives it the correct tokens, so :meth:`generate`
+one.  At test time nobody gives it the correct tokens, so ``generate``
 feeds back its own best guess (*greedy decoding*).  Targets are padded with
 index 0 (``<pad>``, see :class:`rnnbook.data.Vocabulary`) after their end
 token; padded positions are left out of the loss.
