@@ -29,6 +29,7 @@ extensions = [
     "sphinx-mathjax-offline",  # MathJax 3 served from _static/mathjax: the book works with no network
     "notfound.extension",  # sphinx-notfound-page: 404.html with absolute links
     "rnnbook_cite",
+    "rnnbook_a11y",  # fixes three theme attributes that axe-core flags (see book/_ext/rnnbook_a11y.py)
     "numpydoc",
     "sphinx_gallery.gen_gallery",
     "sphinxcontrib.bibtex",
@@ -146,6 +147,8 @@ html_theme_options = {
     ),
 }
 html_sidebars: dict[str, list[str]] = {}
+# Without a default, pydata-sphinx-theme logs a console error on a reader's first visit.
+html_context = {"default_mode": "auto"}
 suppress_warnings = ["mystnb.unknown_mime_type"]
 myst_substitutions = {"version": release, "baseurl": html_baseurl}
 

@@ -21,13 +21,21 @@
     return Math.pow(gamma * lambda, lag);
   }
 
+  var SUPERSCRIPT = { "0": "\u2070", "1": "\u00b9", "2": "\u00b2", "3": "\u00b3", "4": "\u2074", "5": "\u2075",
+    "6": "\u2076", "7": "\u2077", "8": "\u2078", "9": "\u2079", "-": "\u207b", "k": "\u1d4f" };
+
+  function sup(text) {
+    return String(text).split("").map(function (c) { return SUPERSCRIPT[c] || c; }).join("");
+  }
+
   function formatNumber(x) {
-    if (!isFinite(x)) return "more than 10^308";
+    if (!isFinite(x)) return "more than 10" + sup(308);
     if (x === 0) return "0";
     if (x >= 0.001 && x < 10000) return x.toPrecision(3);
     var exp = Math.floor(Math.log10(x));
     var mant = x / Math.pow(10, exp);
-    return mant.toFixed(2) + " \u00d7 10^" + exp;
+    if (mant >= 9.995) { mant = 1; exp += 1; } // 9.999e-6 shows as 1.00 x 10^-5, not 10.00 x 10^-6
+    return mant.toFixed(2) + " \u00d7 10" + sup(exp);
   }
 
   function el(tag, attrs, ns) {
@@ -109,11 +117,11 @@
       marker.setAttribute("cx", xs(kk).toFixed(1));
       marker.setAttribute("cy", ys(kk * Math.log10(g)).toFixed(1));
       var trend = g < 1 ? "shrinks (vanishes)" : (g > 1 ? "grows (explodes)" : "stays the same");
-      readout.textContent = "Bound on the gradient's size after " + kk + " steps: (\u03b3\u03bb)^k = (" +
-        gamma + " \u00d7 " + l.toFixed(2) + ")^" + kk + " = " + formatNumber(value) +
+      readout.textContent = "Bound on the gradient's size after " + kk + " steps: (\u03b3\u03bb)" + sup("k") + " = (" +
+        gamma + " \u00d7 " + l.toFixed(2) + ")" + sup(kk) + " = " + formatNumber(value) +
         ". With \u03b3\u03bb " + (g < 1 ? "below" : (g > 1 ? "above" : "equal to")) + " 1, it " + trend + " as k grows.";
       readout.dataset.value = String(value);
-      title.textContent = "Plot of the bound (\u03b3\u03bb)^k against the lag k on a log scale; at k = " + kk +
+      title.textContent = "Plot of the bound (\u03b3\u03bb)" + sup("k") + " against the lag k on a log scale; at k = " + kk +
         " it is " + formatNumber(value) + ".";
     }
     lam.input.addEventListener("input", update);
