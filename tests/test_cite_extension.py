@@ -229,3 +229,26 @@ def test_footer_shows_version_and_licenses(built_book):
     footer = html[html.find('<footer class="bd-footer-content"'):]
     assert f"rnnbook {rnnbook.__version__}" in footer
     assert "CC BY 4.0" in footer and "MIT" in footer
+
+
+# -- The accessibility fixes (book/_ext/rnnbook_a11y.py) ------------------------------------
+
+
+def test_a11y_fixes_are_exact_and_idempotent():
+    import rnnbook_a11y
+
+    page = (
+        '<button class="btn" title="Search" aria-label="Search" data-bs-placement="bottom">'
+        '<summary aria-label="Toggle hidden content"><p>Show code cell source</p></summary>'
+        '<details open="open"><summary><span class="toctree-toggle" role="presentation"></span></summary></details>'
+        '<div class="citation" id="id15" role="doc-biblioentry"></div>'
+    )
+    fixed = rnnbook_a11y.fix_html(page)
+    assert 'aria-label="Search"' not in fixed and 'title="Search"' in fixed
+    assert "Toggle hidden content" not in fixed
+    assert '<details open="open"><summary aria-label="Show or hide the sections">' in fixed
+    assert '<div class="citation" id="id15" role="listitem">' in fixed
+    assert rnnbook_a11y.fix_html(fixed) == fixed
+    # Markup it does not know is left alone.
+    other = '<summary aria-label="Something else"><button aria-label="Search">'
+    assert rnnbook_a11y.fix_html(other) == other
