@@ -29,6 +29,7 @@ Times are medians over several repeats, after a warm-up, in the manner of
 from __future__ import annotations
 
 import argparse
+import contextlib
 import importlib
 import json
 import os
@@ -576,6 +577,7 @@ def run(
         "blas": blas,
         "threads": threads,
         "cpu_count": os.cpu_count(),
+        "load_average": os.getloadavg() if hasattr(os, "getloadavg") else None,
         "machine": platform.machine(),
         "env": {k: os.environ.get(k) for k in ("OMP_NUM_THREADS", "OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE")},
         "dtype": "float32",
@@ -653,6 +655,13 @@ def describe(meta: dict[str, Any]) -> str:
         "('of limit' = GEMM time / rnnbook time); peak = tracemalloc peak of forward + backward, "
         "peak/TBH = that over the T*B*H float32 states",
     ]
+    load = meta.get("load_average")
+    if load and load[0] > (meta["cpu_count"] or 1) - 0.5:
+        lines.append(
+            f"warning: the machine was busy (load average {load[0]:.1f} on {meta['cpu_count']} CPUs); times are "
+            "unreliable, ratios less so (the contenders take turns); with more threads than free cores, "
+            "try OMP_NUM_THREADS=1"
+        )
     slow = {k: v for k, v in meta["env"].items() if k.startswith("OPENBLAS") and v}
     if slow:
         lines.append(f"note: {slow} is set and may slow OpenBLAS down")
@@ -660,13 +669,16 @@ def describe(meta: dict[str, Any]) -> str:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """The command line: ``python -m rnnbook.bench [--quick] [--out FILE] [--cells rnn,gru] [--repeats N]``."""
+    """The command line, ``python -m rnnbook.bench``; ``--help`` lists the options."""
     parser = argparse.ArgumentParser(prog="python -m rnnbook.bench", description=__doc__.split("\n")[0])
     parser.add_argument("--quick", action="store_true", help="tiny sizes, a smoke test in seconds")
     parser.add_argument("--out", default="bench.json", help="where to write the JSON results (default bench.json)")
     parser.add_argument("--cells", default=None, help="comma-separated cells, e.g. rnn,lstm (default: all)")
     parser.add_argument("--repeats", type=int, default=None, help="timed repeats per measurement")
     parser.add_argument("--no-torch", action="store_true", help="do not compare with torch")
+    parser.add_argument(
+        "--threads", type=int, default=None, help="threads for numpy's BLAS and torch (needs threadpoolctl)"
+    )
     args = parser.parse_args(argv)
     sizes = QUICK_SIZES if args.quick else SIZES
     repeats = args.repeats if args.repeats is not None else (3 if args.quick else 5)
@@ -676,17 +688,27 @@ def main(argv: Sequence[str] | None = None) -> int:
     unknown = sorted(set(cells or ()) - set(available_cells()))
     if unknown:
         parser.error(f"--cells must be among {available_cells()}, got {unknown}")
+    limits = contextlib.nullcontext()
+    if args.threads is not None:
+        if args.threads < 1:
+            parser.error(f"--threads must be at least 1, got {args.threads}")
+        try:
+            from threadpoolctl import threadpool_limits
+        except ImportError:
+            parser.error("--threads needs threadpoolctl (pip install threadpoolctl); or set OMP_NUM_THREADS")
+        limits = threadpool_limits(limits=args.threads, user_api="blas")
     print(header(), flush=True)
     try:
-        report = run(
-            sizes,
-            cells,
-            repeats=repeats,
-            min_time=0.01 if args.quick else 0.05,
-            use_torch=not args.no_torch,
-            loop_max_states=10**9 if args.quick else LOOP_MAX_STATES,
-            progress=lambda line: print(line, flush=True),
-        )
+        with limits:
+            report = run(
+                sizes,
+                cells,
+                repeats=repeats,
+                min_time=0.01 if args.quick else 0.05,
+                use_torch=not args.no_torch,
+                loop_max_states=10**9 if args.quick else LOOP_MAX_STATES,
+                progress=lambda line: print(line, flush=True),
+            )
     except MismatchError as error:
         print(f"error: the implementations disagree, nothing more is timed: {error}", file=sys.stderr)
         return 1

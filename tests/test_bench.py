@@ -162,6 +162,10 @@ def test_backward_memory_grows_linearly_with_time(cell):
 def test_bad_arguments_are_refused(tmp_path):
     with pytest.raises(SystemExit):
         bench.main(["--quick", "--repeats", "0", "--out", str(tmp_path / "b.json")])
+    with pytest.raises(SystemExit):
+        bench.main(["--quick", "--threads", "0", "--out", str(tmp_path / "b.json")])
+    with pytest.raises(SystemExit):
+        bench.main(["--quick", "--cells", "rnn,transformer", "--out", str(tmp_path / "b.json")])
     with pytest.raises(ValueError, match="cells must be among"):
         bench.run(bench.QUICK_SIZES[:1], ["transformer"])
 
@@ -185,3 +189,13 @@ def test_thread_count_without_threadpoolctl(monkeypatch):
     monkeypatch.delenv("OPENBLAS_NUM_THREADS")
     monkeypatch.delenv("OMP_NUM_THREADS")
     assert bench.blas_info()["num_threads"] == (os.cpu_count() or 1)
+
+
+def test_threads_option_sets_the_blas_threads(tmp_path):
+    pytest.importorskip("threadpoolctl", reason="--threads uses threadpoolctl")
+    out = tmp_path / "b.json"
+    assert bench.main(["--quick", "--repeats", "1", "--cells", "rnn", "--threads", "1", "--out", str(out)]) == 0
+    meta = json.loads(out.read_text())["meta"]
+    assert meta["threads"] == 1
+    if meta["torch"] is not None:
+        assert meta["torch_threads"] == 1
