@@ -80,6 +80,8 @@ def sequence_accuracy(predicted: np.ndarray, targets: np.ndarray, eos: int = 2) 
     -------
     float
     """
+    _check_tokens(predicted, "predicted")
+    _check_tokens(targets, "targets")
     if predicted.ndim != 2 or targets.ndim != 2 or predicted.shape[1] != targets.shape[1]:
         raise ValueError(
             f"predicted and targets must both be (T, N) with the same N, got {predicted.shape} and {targets.shape}"
@@ -94,6 +96,8 @@ def sequence_accuracy(predicted: np.ndarray, targets: np.ndarray, eos: int = 2) 
 
 def token_accuracy(predicted: np.ndarray, targets: np.ndarray, pad: int = 0) -> float:
     """The fraction of non-padding positions of ``targets`` (T, N) that ``predicted`` (T, N) gets right."""
+    _check_tokens(predicted, "predicted")
+    _check_tokens(targets, "targets")
     if predicted.shape != targets.shape:
         raise ValueError(f"predicted and targets must have the same shape, got {predicted.shape}, {targets.shape}")
     keep = targets != pad
@@ -422,3 +426,9 @@ def _check_specials(bos: int, pad: int, vocab_size: int) -> tuple[int, int]:
     if bos == pad:
         raise ValueError(f"bos and pad must be different tokens, got {bos} for both")
     return int(bos), int(pad)
+
+
+def _check_tokens(tokens: object, name: str) -> None:
+    if not isinstance(tokens, np.ndarray) or not np.issubdtype(tokens.dtype, np.integer):
+        got = tokens.dtype if isinstance(tokens, np.ndarray) else type(tokens).__name__
+        raise TypeError(f"{name} must be an integer numpy array of token indices, got {got}")

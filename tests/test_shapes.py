@@ -277,6 +277,8 @@ def test_sequence_and_token_accuracy():
     assert token_accuracy(predicted, targets) == pytest.approx(5 / 7)
     with pytest.raises(ValueError, match="same N"):
         sequence_accuracy(predicted[:, :2], targets)
+    with pytest.raises(TypeError, match="predicted must be an integer numpy array of token indices, got float64"):
+        token_accuracy(predicted.astype(float), targets)
 
 
 def test_models_bad_input(rng):
