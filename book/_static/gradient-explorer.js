@@ -74,33 +74,45 @@
     var readout = el("p", { "class": "ge-readout", "aria-live": "polite" });
     root.appendChild(readout);
 
-    var W = 600, H = 300, L = 56, R = 12, T = 12, B = 40;
-    var svg = el("svg", { viewBox: "0 0 " + W + " " + H, "class": "ge-plot", role: "img" }, SVG_NS);
+    // Drawing units match screen pixels up to 600 px wide, so labels stay legible on a
+    // phone; the axes are redrawn when the figure's width changes (rotation, resizing).
+    var W = 0, H = 300, L = 56, R = 12, T = 12, B = 40;
+    var svg = el("svg", { "class": "ge-plot", role: "img" }, SVG_NS);
     var title = el("title", {}, SVG_NS);
-    svg.appendChild(title);
+    var curve = el("polyline", { "class": "ge-curve", fill: "none" }, SVG_NS);
+    var marker = el("circle", { r: 6, "class": "ge-marker" }, SVG_NS);
+    root.appendChild(svg);
     function xs(k) { return L + (W - L - R) * k / K_MAX; }
     function ys(e) { return T + (H - T - B) * (Y_MAX - Math.max(Y_MIN, Math.min(Y_MAX, e))) / (Y_MAX - Y_MIN); }
 
-    // Axes and grid: powers of ten every 4, lags every 20.
-    for (var e = Y_MIN; e <= Y_MAX; e += 4) {
-      svg.appendChild(el("line", { x1: L, x2: W - R, y1: ys(e), y2: ys(e), "class": e === 0 ? "ge-one" : "ge-grid" }, SVG_NS));
-      var t = el("text", { x: L - 6, y: ys(e) + 4, "text-anchor": "end", "class": "ge-tick" }, SVG_NS);
-      t.textContent = "1e" + e;
-      svg.appendChild(t);
+    function drawAxes() {
+      var width = Math.round(Math.min(600, Math.max(300, root.clientWidth - 34)));
+      if (width === W) return false;
+      W = width;
+      H = W < 480 ? 260 : 300;
+      svg.setAttribute("viewBox", "0 0 " + W + " " + H);
+      while (svg.firstChild) svg.removeChild(svg.firstChild);
+      svg.appendChild(title);
+      // Grid: powers of ten every 4, lags every 20.
+      for (var e = Y_MIN; e <= Y_MAX; e += 4) {
+        svg.appendChild(el("line", { x1: L, x2: W - R, y1: ys(e), y2: ys(e), "class": e === 0 ? "ge-one" : "ge-grid" }, SVG_NS));
+        var t = el("text", { x: L - 6, y: ys(e) + 4, "text-anchor": "end", "class": "ge-tick" }, SVG_NS);
+        t.textContent = "1e" + e;
+        svg.appendChild(t);
+      }
+      for (var k = 0; k <= K_MAX; k += 20) {
+        var tx = el("text", { x: xs(k), y: H - B + 16, "text-anchor": "middle", "class": "ge-tick" }, SVG_NS);
+        tx.textContent = String(k);
+        svg.appendChild(tx);
+      }
+      var xlabel = el("text", { x: (L + W - R) / 2, y: H - 6, "text-anchor": "middle", "class": "ge-tick" }, SVG_NS);
+      xlabel.textContent = "lag k";
+      svg.appendChild(xlabel);
+      svg.appendChild(curve);
+      svg.appendChild(marker);
+      return true;
     }
-    for (var k = 0; k <= K_MAX; k += 20) {
-      var tx = el("text", { x: xs(k), y: H - B + 16, "text-anchor": "middle", "class": "ge-tick" }, SVG_NS);
-      tx.textContent = String(k);
-      svg.appendChild(tx);
-    }
-    var xlabel = el("text", { x: (L + W - R) / 2, y: H - 6, "text-anchor": "middle", "class": "ge-tick" }, SVG_NS);
-    xlabel.textContent = "lag k";
-    svg.appendChild(xlabel);
-    var curve = el("polyline", { "class": "ge-curve", fill: "none" }, SVG_NS);
-    var marker = el("circle", { r: 6, "class": "ge-marker" }, SVG_NS);
-    svg.appendChild(curve);
-    svg.appendChild(marker);
-    root.appendChild(svg);
+    drawAxes();
 
     function update() {
       var l = parseFloat(lam.input.value);
@@ -126,6 +138,9 @@
     }
     lam.input.addEventListener("input", update);
     lag.input.addEventListener("input", update);
+    if (window.ResizeObserver) {
+      new ResizeObserver(function () { if (drawAxes()) update(); }).observe(root);
+    }
     update();
   }
 
