@@ -247,6 +247,8 @@ def cmd_train(args: argparse.Namespace) -> int:
         )
         history, elapsed_before = [], 0.0
     valid_ids = vocab.encode(valid_text)
+    if args.resume:
+        print(f"resuming {out} from step {trainer.step_count}", flush=True)
     if trainer.batch_size < settings["batch"]:
         print(f"note: the text is short; training on {trainer.batch_size} streams instead of {settings['batch']}")
     model = trainer.model
