@@ -397,21 +397,27 @@ def gemm_workload(size: Size, gates: int, seed: int = 0) -> Callable[[], None]:
 
 
 def median_times(
-    fns: dict[str, Callable[[], object]], repeats: int = 5, min_time: float = 0.05
+    fns: dict[str, Callable[[], object]],
+    repeats: int = 5,
+    min_time: float = 0.05,
+    timer: Callable[[], float] = time.perf_counter,
 ) -> dict[str, float]:
     """Median seconds per call of each function, timed side by side in the manner of ``timeit``.
 
     Each function gets one warm-up call and as many calls per repeat as make a
     repeat last at least ``min_time`` seconds.  The repeats take turns (first
     repeat of every function, then the second ...), so that a slow moment of a
-    shared machine hits all of them alike rather than one.
+    shared machine hits all of them alike rather than one.  ``timer`` is the
+    clock: wall time by default; :func:`time.process_time` counts only the CPU
+    time of this process, which a busy machine disturbs less (but which adds up
+    the time of all threads, so it is a fair measure only with one thread).
     """
     timers, numbers = {}, {}
     for name, fn in fns.items():
         start = time.perf_counter()
         fn()  # warm-up: caches, lazy initialisation, page faults of new buffers
         once = time.perf_counter() - start
-        timers[name] = timeit.Timer(fn)
+        timers[name] = timeit.Timer(fn, timer=timer)
         numbers[name] = max(1, int(min_time / max(once, 1e-9)))
     samples: dict[str, list[float]] = {name: [] for name in fns}
     for _ in range(repeats):
@@ -479,6 +485,7 @@ def bench_one(
     run_loop: bool,
     repeats: int,
     min_time: float,
+    timer: Callable[[], float] = time.perf_counter,
 ) -> dict[str, Any]:
     """Check, then time, one cell at one size; return one row of the results."""
     steps, batch, n_in, hidden = size
@@ -504,7 +511,7 @@ def bench_one(
         contenders["torch"] = lambda: torch_forward_backward(torch, layer, tx)
     if run_loop:
         contenders["loop"] = lambda: cell.loop(params, x, dstates)
-    times = median_times(contenders, repeats, min_time)
+    times = median_times(contenders, repeats, min_time, timer)
     for name in ("rnnbook", "gemm", "torch", "loop"):
         row[f"{name}_s"] = times.get(name)
 
@@ -534,6 +541,7 @@ def run(
     min_time: float = 0.05,
     use_torch: bool = True,
     loop_max_states: int = LOOP_MAX_STATES,
+    cpu_time: bool = False,
     progress: Callable[[str], None] | None = None,
 ) -> dict[str, Any]:
     """Run the benchmark and return ``{"meta": ..., "results": [one dict per cell and size]}``.
@@ -552,6 +560,8 @@ def run(
         Compare with torch when it is installed.
     loop_max_states : int
         Run the per-sequence loop only where T*B*H is at most this.
+    cpu_time : bool
+        Time with the process's CPU time instead of the wall clock (see :func:`median_times`).
     progress : callable, optional
         Called with a line of text after each row.
 
@@ -582,6 +592,7 @@ def run(
         "env": {k: os.environ.get(k) for k in ("OMP_NUM_THREADS", "OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE")},
         "dtype": "float32",
         "repeats": repeats,
+        "timer": "cpu" if cpu_time else "wall",
         "date": time.strftime("%Y-%m-%d %H:%M:%S"),
     }
     results = []
@@ -595,6 +606,7 @@ def run(
                 run_loop=steps * batch * hidden <= loop_max_states,
                 repeats=repeats,
                 min_time=min_time,
+                timer=time.process_time if cpu_time else time.perf_counter,
             )
             results.append(row)
             if progress is not None:
@@ -650,17 +662,22 @@ def describe(meta: dict[str, Any]) -> str:
         f"{blas.get('architecture', '?')}, {meta['threads']} thread(s)); "
         f"torch {meta['torch'] or 'not installed'}"
         + (f" ({meta['torch_threads']} thread(s))" if meta["torch"] else "")
-        + f"; float32; median of {meta['repeats']} repeats",
+        + f"; float32; median of {meta['repeats']} repeats of "
+        + ("CPU time" if meta.get("timer") == "cpu" else "wall-clock time"),
         "ours = rnnbook forward + BPTT; limit = numpy's matmul alone at the same shapes "
         "('of limit' = GEMM time / rnnbook time); peak = tracemalloc peak of forward + backward, "
         "peak/TBH = that over the T*B*H float32 states",
     ]
     load = meta.get("load_average")
     if load and load[0] > (meta["cpu_count"] or 1) - 0.5:
+        advice = (
+            "CPU times are steadier than wall-clock times, but caches are shared"
+            if meta.get("timer") == "cpu"
+            else "wall-clock times are unreliable, ratios less so (the contenders take turns); "
+            "try OMP_NUM_THREADS=1 python -m rnnbook.bench --cpu-time"
+        )
         lines.append(
-            f"warning: the machine was busy (load average {load[0]:.1f} on {meta['cpu_count']} CPUs); times are "
-            "unreliable, ratios less so (the contenders take turns); with more threads than free cores, "
-            "try OMP_NUM_THREADS=1"
+            f"warning: the machine was busy (load average {load[0]:.1f} on {meta['cpu_count']} CPUs); {advice}"
         )
     slow = {k: v for k, v in meta["env"].items() if k.startswith("OPENBLAS") and v}
     if slow:
@@ -676,6 +693,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--cells", default=None, help="comma-separated cells, e.g. rnn,lstm (default: all)")
     parser.add_argument("--repeats", type=int, default=None, help="timed repeats per measurement")
     parser.add_argument("--no-torch", action="store_true", help="do not compare with torch")
+    parser.add_argument(
+        "--cpu-time",
+        action="store_true",
+        help="time CPU seconds of this process, not the wall clock (steadier on a busy machine; fair with 1 thread)",
+    )
     parser.add_argument(
         "--threads", type=int, default=None, help="threads for numpy's BLAS and torch (needs threadpoolctl)"
     )
@@ -707,6 +729,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                 min_time=0.01 if args.quick else 0.05,
                 use_torch=not args.no_torch,
                 loop_max_states=10**9 if args.quick else LOOP_MAX_STATES,
+                cpu_time=args.cpu_time,
                 progress=lambda line: print(line, flush=True),
             )
     except MismatchError as error:

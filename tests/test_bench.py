@@ -45,6 +45,7 @@ def test_quick_run_writes_every_field(quick_report):
         assert row["state_bytes"] == row["T"] * row["B"] * row["H"] * 4  # float32
     meta = report["meta"]
     assert meta["quick"] is True and meta["dtype"] == "float32" and meta["threads"] >= 1
+    assert meta["timer"] == "wall"
 
 
 def test_quick_run_checked_every_answer(quick_report):
@@ -194,8 +195,9 @@ def test_thread_count_without_threadpoolctl(monkeypatch):
 def test_threads_option_sets_the_blas_threads(tmp_path):
     pytest.importorskip("threadpoolctl", reason="--threads uses threadpoolctl")
     out = tmp_path / "b.json"
-    assert bench.main(["--quick", "--repeats", "1", "--cells", "rnn", "--threads", "1", "--out", str(out)]) == 0
+    args = ["--quick", "--repeats", "1", "--cells", "rnn", "--threads", "1", "--cpu-time", "--out", str(out)]
+    assert bench.main(args) == 0
     meta = json.loads(out.read_text())["meta"]
-    assert meta["threads"] == 1
+    assert meta["threads"] == 1 and meta["timer"] == "cpu"
     if meta["torch"] is not None:
         assert meta["torch_threads"] == 1
