@@ -304,7 +304,7 @@ class CharModel:
         states : list of numpy.ndarray, each (T, B, H)
             Every layer's states (the hidden states for an LSTM).
         traces : list
-            Every layer's trace, for :meth:`backward`.
+            Every layer's trace, for its ``backward``.
         final : list of states
             Every layer's last state, to continue from.
         """

@@ -10,7 +10,7 @@ checkpoint never runs code.
 
 Writing is atomic: the file is written under a temporary name in the same
 folder, flushed to disk with ``fsync``, and then renamed over the old one with
-:func:`os.replace`.  A run killed half-way through a save leaves the previous
+``os.replace``.  A run killed half-way through a save leaves the previous
 checkpoint intact.
 """
 

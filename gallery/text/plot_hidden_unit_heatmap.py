@@ -18,6 +18,7 @@ from pathlib import Path
 
 import matplotlib.pyplot as plt
 import numpy as np
+from matplotlib.colors import TwoSlopeNorm
 
 from rnnbook.charmodel import BUILTIN_FILES, CharModel, CharTrainer, Vocabulary, builtin_corpus, read_text, split_text
 
@@ -58,7 +59,8 @@ print(f"cell unit {unit} has correlation {r[unit]:+.2f} with the column")
 # The heatmap
 # -----------
 # Each character sits on a square coloured by the unit's value when the model
-# has just read it (red high, blue low), in the style of Karpathy's figures.
+# has just read it (red above its median, blue below), in the style of
+# Karpathy's figures.
 # We show the 12 consecutive lines with the most text, where a unit that
 # follows the line has room to show it; the colour scale spans the unit's
 # 1st to 99th percentile, so a few extreme values do not wash it out.
@@ -73,7 +75,8 @@ for row, line in enumerate(shown):
     for col, ch in enumerate(line):
         grid[row, col] = cells[starts[first + row] + col, unit]
         ax.text(col, row, ch, ha="center", va="center", family="monospace", fontsize=7)
-image = ax.imshow(grid, cmap="RdBu_r", vmin=low, vmax=high, aspect="auto", interpolation="nearest")
+norm = TwoSlopeNorm(vcenter=float(np.median(cells[:, unit])), vmin=low, vmax=high)
+image = ax.imshow(grid, cmap="RdBu_r", norm=norm, aspect="auto", interpolation="nearest")
 ax.set_xticks([])
 ax.set_yticks([])
 fig.colorbar(image, ax=ax, fraction=0.025, pad=0.01, label=f"cell unit {unit}")
