@@ -264,3 +264,22 @@ def test_help_names_the_builtin_corpus():
     result = rnnbook("train", "--help")
     assert result.returncode == 0
     assert "built-in corpus" in result.stdout and "textwrap.py" in result.stdout
+
+
+def test_export_without_torch_is_a_clear_error(trained_run, tmp_path):
+    # Run the command in a Python where `import torch` fails, as on a machine without PyTorch.
+    code = "import sys; sys.modules['torch'] = None; from rnnbook.cli import main; sys.exit(main(sys.argv[1:]))"
+    result = subprocess.run(
+        [sys.executable, "-c", code, "export", str(trained_run), "--torch", str(tmp_path / "m.pt")],
+        cwd=ROOT, capture_output=True, text=True, timeout=60,
+    )
+    assert_one_line_error(result, "needs PyTorch")
+    assert not (tmp_path / "m.pt").exists()
+
+
+def test_minutes_budget_and_exclusive_budgets(text_file, tmp_path):
+    result = rnnbook("train", text_file, "--out", tmp_path / "r", "--minutes", "0.01", *SMALL)
+    assert result.returncode == 0, result.stderr
+    assert checkpoint.load(tmp_path / "r")[1]["trainer"]["step"] >= 1
+    both = rnnbook("train", text_file, "--out", tmp_path / "s", "--minutes", "1", "--steps", "5")
+    assert_one_line_error(both, "not allowed with")
