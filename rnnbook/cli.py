@@ -101,7 +101,9 @@ def build_parser() -> argparse.ArgumentParser:
         "train",
         help="train a model on a text file (or the built-in corpus)",
         description=(
-            "Train a character-level model. The last 10%% of the text is held out for validation. "
+            "Train a character-level model. The last 10% of the text is held out for validation. "
+            "A checkpoint is saved in DIR every --checkpoint-every steps, at the end and on Ctrl-C (exit status 130); "
+            "'rnnbook train --resume --out DIR' continues it, bit for bit as if never interrupted. "
             f"Without TEXTFILE the built-in corpus is used: the Python source of the standard-library "
             f"modules {corpus}, read from this Python's library folder."
         ),

@@ -20,7 +20,7 @@ SMALL = ["--hidden", "16", "--seq-len", "16", "--batch", "4", "--print-every", "
 
 
 def rnnbook(*args: str, timeout: float = 60) -> subprocess.CompletedProcess:
-    env = dict(os.environ, OMP_NUM_THREADS="1")
+    env = dict(os.environ, OMP_NUM_THREADS="1", COLUMNS="250")  # wide help text, so phrases are not wrapped
     return subprocess.run(
         [sys.executable, "-m", "rnnbook", *map(str, args)],
         cwd=ROOT, env=env, capture_output=True, text=True, timeout=timeout,
