@@ -5,7 +5,8 @@ no console error, no request leaving localhost (such requests are recorded and
 aborted, so the book must work offline), math rendered, images with alt text,
 headings that nest, no horizontal overflow at 390 px, and axe-core reporting no
 serious or critical accessibility violation.  Then: search, the interactive
-gradient explorer, the "Cite this chapter" BibTeX, the 404 page, dark mode.
+gradient explorer, the "Cite this chapter" BibTeX, the 404 page, dark mode, and
+reading straight from disk (file://).
 
 The site is served under the same path as on GitHub Pages (the path of
 ``html_baseurl``, read back from the 404 page), and a missing page answers with
@@ -470,5 +471,26 @@ def test_light_and_dark_mode_are_readable(browser, site, shots, scheme):
         if AXE.exists():
             assert not run_axe(tab.page), f"axe-core in {scheme} mode"
         assert not tab.console_errors and not tab.external
+    finally:
+        tab.close()
+
+
+def test_works_from_the_file_system(browser, site):
+    """Opened straight from disk (file://, no server): math is typeset and search finds a chapter.
+
+    Chromium blocks the search page's fetches of other pages from file:// (it uses
+    them only for excerpts under each result), so those console errors are expected.
+    """
+    _, html = site
+    tab = Tab(browser, "file://")
+    try:
+        tab.goto((html / "book" / "chapters" / "why-memory.html").as_uri())
+        assert tab.page.evaluate("document.querySelectorAll('mjx-container').length") > 0
+        assert tab.page.evaluate("[...document.fonts].some(f => f.family.startsWith('MJX') && f.status === 'loaded')")
+        tab.goto((html / "search.html").as_uri() + "?q=feedforward")
+        tab.page.wait_for_selector("#search-results li a", timeout=15000)
+        links = tab.page.eval_on_selector_all("#search-results li a", "els => els.map(e => e.href)")
+        assert any("book/chapters/why-memory.html" in link for link in links), links
+        assert not tab.external, tab.external
     finally:
         tab.close()
