@@ -408,7 +408,7 @@ def median_times(
     repeat last at least ``min_time`` seconds.  The repeats take turns (first
     repeat of every function, then the second ...), so that a slow moment of a
     shared machine hits all of them alike rather than one.  ``timer`` is the
-    clock: wall time by default; :func:`time.process_time` counts only the CPU
+    clock: wall time by default; ``time.process_time`` counts only the CPU
     time of this process, which a busy machine disturbs less (but which adds up
     the time of all threads, so it is a fair measure only with one thread).
     """
