@@ -25,7 +25,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from rnnbook._validation import check_array
-from rnnbook.rnn import check_params, check_sequence, init_params
+from rnnbook.rnn import RecurrentLayer, check_params, check_sequence, weight_gradients
 
 Params = dict[str, np.ndarray]
 
@@ -199,26 +199,15 @@ def backprop_through_time(
         dn[t] *= dn_in[t]
         dh *= z[t]  # the direct road: h_t = ... + z_t h_{t-1}
         dh += np.matmul(dgh[t], w_hh, out=message)  # and the road through the gates
-    flat_dgh = dgh.reshape(steps * batch, GATES * hidden)
-    flat_states = states.reshape(steps * batch, hidden)
-    grad_hh = dgh[0].T @ trace.state0
-    if steps > 1:
-        grad_hh += flat_dgh[batch:].T @ flat_states[:-batch]
-    # The input projection's gradient: the same as dgh except for the candidate block.
+    # The input projection's gradient: the same as dgh except for the candidate block,
+    # where the reset gate sits between the recurrent product and the sum.
     dgi = dgh.copy()
     dgi[..., two:] = dn_in
-    flat_dgi = dgi.reshape(steps * batch, GATES * hidden)
-    grads = {
-        "weight_ih": flat_dgi.T @ trace.x.reshape(steps * batch, -1),
-        "weight_hh": grad_hh,
-        "bias_ih": flat_dgi.sum(axis=0),
-        "bias_hh": flat_dgh.sum(axis=0),
-    }
-    dx = (flat_dgi @ params["weight_ih"]).reshape(trace.x.shape)
+    grads, dx = weight_gradients(dgi, dgh, trace.x, trace.state0, states, params["weight_ih"])
     return grads, dx, dh
 
 
-class GRU:
+class GRU(RecurrentLayer):
     """A GRU layer holding its parameters, laid out as ``torch.nn.GRU``.
 
     Parameters
@@ -250,24 +239,6 @@ class GRU:
 
     gates = GATES
 
-    def __init__(
-        self,
-        input_size: int,
-        hidden_size: int,
-        *,
-        rng: np.random.Generator | int,
-        dtype: type | np.dtype = np.float64,
-    ) -> None:
-        self.params = init_params(input_size, hidden_size, rng=rng, dtype=dtype, gates=GATES)
-
-    @property
-    def input_size(self) -> int:
-        return self.params["weight_ih"].shape[1]
-
-    @property
-    def hidden_size(self) -> int:
-        return self.params["weight_hh"].shape[1]
-
     def forward(self, x: np.ndarray, state0: np.ndarray | None = None) -> tuple[np.ndarray, GRUTrace]:
         """Unroll over ``x`` (T, B, I) from ``state0`` (B, H); return the states (T, B, H) and a trace."""
         return unroll(self.params, x, state0)
@@ -275,7 +246,3 @@ class GRU:
     def backward(self, trace: GRUTrace, dstates: np.ndarray) -> tuple[Params, np.ndarray, np.ndarray]:
         """Backpropagate ``dstates`` (T, B, H); return ``(grads, dx, dstate0)``."""
         return backprop_through_time(self.params, trace, dstates)
-
-    def final_state(self, states: np.ndarray) -> np.ndarray:
-        """The state after the last step, shape (B, H)."""
-        return states[-1]

@@ -29,7 +29,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from rnnbook._validation import check_array, check_positive_int
-from rnnbook.rnn import check_params, init_params
+from rnnbook.rnn import RecurrentLayer, check_params, weight_gradients
 
 Params = dict[str, np.ndarray]
 
@@ -240,26 +240,11 @@ def backprop_through_time(
         by_gate[t, :, :3] *= dc[:, None, :]  # i, f and g all hang off the cell
         dc *= f[t]  # the conveyor belt: dL/dc_{t-1} = dL/dc_t * f_t
         np.matmul(da[t], w_hh, out=dh)  # the message handed back to h_{t-1}
-    # The weight gradients of all steps at once: one big product each.  h_{t-1} is h0
-    # for the first step and states[t-1] after that, so the product is split in two
-    # rather than copying the states into a shifted array.
-    flat_da = da.reshape(steps * batch, GATES * hidden)
-    flat_states = states.reshape(steps * batch, hidden)
-    grad_hh = da[0].T @ trace.state0
-    if steps > 1:
-        grad_hh += flat_da[batch:].T @ flat_states[:-batch]
-    bias = flat_da.sum(axis=0)
-    grads = {
-        "weight_ih": flat_da.T @ trace.x.reshape(steps * batch, -1),
-        "weight_hh": grad_hh,
-        "bias_ih": bias,
-        "bias_hh": bias.copy(),
-    }
-    dx = (flat_da @ params["weight_ih"]).reshape(trace.x.shape)
+    grads, dx = weight_gradients(da, da, trace.x, trace.state0, states, params["weight_ih"])
     return grads, dx, (dh, dc)
 
 
-class LSTM:
+class LSTM(RecurrentLayer):
     """An LSTM layer holding its parameters, laid out as ``torch.nn.LSTM``.
 
     Parameters
@@ -290,24 +275,6 @@ class LSTM:
     """
 
     gates = GATES
-
-    def __init__(
-        self,
-        input_size: int,
-        hidden_size: int,
-        *,
-        rng: np.random.Generator | int,
-        dtype: type | np.dtype = np.float64,
-    ) -> None:
-        self.params = init_params(input_size, hidden_size, rng=rng, dtype=dtype, gates=GATES)
-
-    @property
-    def input_size(self) -> int:
-        return self.params["weight_ih"].shape[1]
-
-    @property
-    def hidden_size(self) -> int:
-        return self.params["weight_hh"].shape[1]
 
     def forward(
         self, x: np.ndarray, state0: tuple[np.ndarray, np.ndarray] | None = None

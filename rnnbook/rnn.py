@@ -316,26 +316,90 @@ def backprop_through_time(
         carry += dstates[t]  # delta_t: the direct blame plus the message from step t+1
         da[t] *= carry
         np.dot(da[t], w_hh, out=carry)  # the message handed back to step t-1
-    # The weight gradients of all steps at once: one big product each.  S_{t-1} is
-    # state0 for t = 1 and states[t-2] after that, so the product is split in two
-    # rather than copying the states into a shifted array.
-    flat_da = da.reshape(steps * batch, hidden)
-    flat_states = states.reshape(steps * batch, hidden)
-    grad_hh = da[0].T @ trace.state0
-    if steps > 1:
-        grad_hh += flat_da[batch:].T @ flat_states[:-batch]
-    grad_bias = flat_da.sum(axis=0)
-    grads = {
-        "weight_ih": flat_da.T @ trace.x.reshape(steps * batch, -1),
-        "weight_hh": grad_hh,
-        "bias_ih": grad_bias,
-        "bias_hh": grad_bias.copy(),
-    }
-    dx = (flat_da @ params["weight_ih"]).reshape(trace.x.shape)
+    grads, dx = weight_gradients(da, da, trace.x, trace.state0, states, params["weight_ih"])
     return grads, dx, carry
 
 
-class RNN:
+def weight_gradients(
+    d_input: np.ndarray,
+    d_recurrent: np.ndarray,
+    x: np.ndarray,
+    state0: np.ndarray,
+    states: np.ndarray,
+    weight_ih: np.ndarray,
+) -> tuple[Params, np.ndarray]:
+    """The parameter and input gradients of all steps at once, one big product each.
+
+    Every recurrent layer (RNN, LSTM, GRU) computes its pre-activations as
+    ``x_t @ weight_ih.T + bias_ih`` plus ``S_{t-1} @ weight_hh.T + bias_hh``.
+    Once the backward loop has collected the gradient at both parts for every
+    step, the weight gradients are sums over steps, which are matrix products
+    over the (T*B) rows.  The previous state is ``state0`` for the first step
+    and ``states[t-1]`` after that, so the product is split in two rather than
+    copying the states into a shifted array.
+
+    Parameters
+    ----------
+    d_input, d_recurrent : numpy.ndarray, shape (T, B, G*H)
+        The gradient at the input and at the recurrent part of the
+        pre-activations (the same array for the RNN and the LSTM; they differ in
+        the GRU's candidate block, where the reset gate sits in between).
+    x : numpy.ndarray, shape (T, B, I)
+    state0 : numpy.ndarray, shape (B, H)
+    states : numpy.ndarray, shape (T, B, H)
+    weight_ih : numpy.ndarray, shape (G*H, I)
+
+    Returns
+    -------
+    grads : dict
+        ``weight_ih``, ``weight_hh``, ``bias_ih``, ``bias_hh``.
+    dx : numpy.ndarray, shape (T, B, I)
+    """
+    steps, batch, hidden = states.shape
+    flat_input = d_input.reshape(steps * batch, -1)
+    flat_recurrent = d_recurrent.reshape(steps * batch, -1)
+    grad_hh = d_recurrent[0].T @ state0
+    if steps > 1:
+        grad_hh += flat_recurrent[batch:].T @ states.reshape(steps * batch, hidden)[:-batch]
+    grads = {
+        "weight_ih": flat_input.T @ x.reshape(steps * batch, -1),
+        "weight_hh": grad_hh,
+        "bias_ih": flat_input.sum(axis=0),
+        "bias_hh": flat_recurrent.sum(axis=0),
+    }
+    return grads, (flat_input @ weight_ih).reshape(x.shape)
+
+
+class RecurrentLayer:
+    """What every recurrent layer shares: its parameters in torch's layout and their sizes.
+
+    Subclasses set ``gates`` (1 for the RNN, 4 for the LSTM, 3 for the GRU) and
+    define ``forward`` and ``backward``.
+    """
+
+    gates = 1
+
+    def __init__(
+        self, input_size: int, hidden_size: int, *, rng: np.random.Generator | int, dtype: type | np.dtype = np.float64
+    ) -> None:
+        self.params = init_params(input_size, hidden_size, rng=rng, dtype=dtype, gates=self.gates)
+
+    @property
+    def input_size(self) -> int:
+        """I, the number of input features."""
+        return self.params["weight_ih"].shape[1]
+
+    @property
+    def hidden_size(self) -> int:
+        """H, the size of the state."""
+        return self.params["weight_hh"].shape[1]
+
+    def final_state(self, states: np.ndarray) -> np.ndarray:
+        """The hidden state after the last step, shape (B, H)."""
+        return states[-1]
+
+
+class RNN(RecurrentLayer):
     """A vanilla recurrent layer holding its parameters, laid out as ``torch.nn.RNN``.
 
     Parameters
@@ -378,15 +442,7 @@ class RNN:
         dtype: type | np.dtype = np.float64,
     ) -> None:
         self.activation = check_choice(activation, "activation", tuple(ACTIVATIONS))
-        self.params = init_params(input_size, hidden_size, rng=rng, dtype=dtype)
-
-    @property
-    def input_size(self) -> int:
-        return self.params["weight_ih"].shape[1]
-
-    @property
-    def hidden_size(self) -> int:
-        return self.params["weight_hh"].shape[1]
+        super().__init__(input_size, hidden_size, rng=rng, dtype=dtype)
 
     def forward(self, x: np.ndarray, state0: np.ndarray | None = None) -> tuple[np.ndarray, Trace]:
         """Unroll over ``x`` (T, B, I); return the states (T, B, H) and a trace."""
@@ -395,7 +451,3 @@ class RNN:
     def backward(self, trace: Trace, dstates: np.ndarray) -> tuple[Params, np.ndarray, np.ndarray]:
         """Backpropagate ``dstates`` (T, B, H); return ``(grads, dx, dstate0)``."""
         return backprop_through_time(self.params, trace, dstates)
-
-    def final_state(self, states: np.ndarray) -> np.ndarray:
-        """The state after the last step, shape (B, H)."""
-        return states[-1]
