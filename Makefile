@@ -40,10 +40,10 @@ $(VENV)/.test-ready: pyproject.toml constraints.txt Makefile $(VENV)/.book-ready
 html: $(VENV)/.book-ready
 	$(BIN)/sphinx-build -b html . _build/html $(SPHINXOPTS)
 
-# Two workers: the tests that need the built book share one (it is built once),
-# everything else runs on the other.
+# Two workers; the book itself is built once, in the background, from the start
+# of the run (see tests/conftest.py).
 test: $(VENV)/.test-ready
-	$(BIN)/python -m pytest -n 2 --dist loadgroup
+	$(BIN)/python -m pytest -n 2
 
 serve: html
 	$(BIN)/python -m http.server $(PORT) --bind 127.0.0.1 --directory _build/html

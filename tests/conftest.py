@@ -3,21 +3,17 @@
 from __future__ import annotations
 
 import os
+import shutil
 import subprocess
 import sys
+import tempfile
+import time
 from pathlib import Path
 
 import numpy as np
 import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
-
-
-def pytest_collection_modifyitems(config, items):
-    """Send every test that needs the built book to one xdist worker, so the book is built once."""
-    for item in items:
-        if "built_book" in getattr(item, "fixturenames", ()):
-            item.add_marker(pytest.mark.xdist_group("book"))
 
 
 @pytest.fixture(scope="session")
@@ -35,26 +31,76 @@ def rng() -> np.random.Generator:
     return np.random.default_rng(1234)
 
 
-@pytest.fixture(scope="session")
-def built_book(tmp_path_factory) -> Path:
-    """Build the whole book, from clean, with warnings as errors; return the HTML folder.
+def book_build_command(out: Path) -> list[str]:
+    """Build the whole book from clean, warnings as errors, with its own doctrees and execution cache."""
+    return [
+        sys.executable, "-m", "sphinx", "-b", "html", str(ROOT), str(out / "html"),
+        "-W", "--keep-going", "-n", "-q",
+        "-d", str(out / "doctrees"),
+        "-D", f"nb_execution_cache_path={out / 'jupyter_cache'}",
+    ]  # fmt: skip
 
-    Uses its own doctree and execution cache so that every chapter and every
-    gallery script really runs.  Set RNNBOOK_BUILT_BOOK to the path of an
-    existing build to skip the build (for iterating on browser tests).
+
+def start_book_build(out: Path) -> subprocess.Popen:
+    """Start the build in the background; it writes its exit status to out/exit when done."""
+    out.mkdir(parents=True, exist_ok=True)
+    runner = "import subprocess, sys; r = subprocess.run(sys.argv[2:]); open(sys.argv[1], 'w').write(str(r.returncode))"
+    with open(out / "log", "w") as log:
+        return subprocess.Popen(
+            [sys.executable, "-c", runner, str(out / "exit"), *book_build_command(out)],
+            cwd=ROOT, stdout=log, stderr=subprocess.STDOUT,
+        )
+
+
+def pytest_configure(config):
+    """On a full run (no paths given), start building the book at once, in the background.
+
+    The build is the longest test by far; started here, it runs while the
+    pytest-xdist workers get on with everything else, and the ``built_book``
+    fixture only waits for it.  Runs of a few files build on demand instead.
+    """
+    if os.environ.get("PYTEST_XDIST_WORKER") or os.environ.get("RNNBOOK_BUILT_BOOK"):
+        return
+    if any(not arg.startswith("-") for arg in config.invocation_params.args):
+        return
+    out = Path(tempfile.mkdtemp(prefix="rnnbook-book-"))
+    config._rnnbook_book_build = start_book_build(out)
+    os.environ["RNNBOOK_BOOK_BUILD"] = str(out)  # the workers inherit it
+
+
+def pytest_unconfigure(config):
+    build = getattr(config, "_rnnbook_book_build", None)
+    if build is not None:
+        if build.poll() is None:
+            build.kill()
+            build.wait()
+        shutil.rmtree(os.environ["RNNBOOK_BOOK_BUILD"], ignore_errors=True)
+
+
+@pytest.fixture(scope="session")
+def built_book() -> Path:
+    """The whole book, built from clean with warnings as errors; the path of its HTML folder.
+
+    Every chapter and every gallery script really runs (own doctrees, own
+    execution cache).  Set RNNBOOK_BUILT_BOOK to an existing build's HTML folder
+    to skip the build (for iterating on browser tests).
     """
     existing = os.environ.get("RNNBOOK_BUILT_BOOK")
     if existing:
         return Path(existing)
-    out = tmp_path_factory.mktemp("book")
-    html = out / "html"
-    cmd = [
-        sys.executable, "-m", "sphinx", "-b", "html", str(ROOT), str(html),
-        "-W", "--keep-going", "-n", "-q",
-        "-d", str(out / "doctrees"),
-        "-D", f"nb_execution_cache_path={out / 'jupyter_cache'}",
-    ]
-    result = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, timeout=1500)
-    if result.returncode != 0:
-        pytest.fail(f"the book build failed (exit {result.returncode}):\n{result.stderr[-6000:]}")
-    return html
+    background = os.environ.get("RNNBOOK_BOOK_BUILD")
+    if background:
+        out = Path(background)
+    else:
+        out = Path(tempfile.mkdtemp(prefix="rnnbook-book-"))
+        start_book_build(out)
+        os.environ["RNNBOOK_BOOK_BUILD"] = str(out)
+    deadline = time.monotonic() + 1500
+    while not (out / "exit").exists():
+        if time.monotonic() > deadline:
+            pytest.fail(f"the book build did not finish in 25 minutes; its log: {out / 'log'}")
+        time.sleep(2)
+    status = (out / "exit").read_text()
+    if status != "0":
+        pytest.fail(f"the book build failed (exit {status}):\n{(out / 'log').read_text()[-6000:]}")
+    return out / "html"
