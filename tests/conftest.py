@@ -68,6 +68,11 @@ def pytest_configure(config):
     os.environ["RNNBOOK_BOOK_BUILD"] = str(out)  # the workers inherit it
 
 
+def pytest_collection_modifyitems(config, items):
+    """Run the tests that need the built book last, so the workers are busy while it builds."""
+    items.sort(key=lambda item: "built_book" in getattr(item, "fixturenames", ()))
+
+
 def pytest_unconfigure(config):
     build = getattr(config, "_rnnbook_book_build", None)
     if build is not None:
