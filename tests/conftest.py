@@ -61,7 +61,7 @@ def pytest_configure(config):
     """
     if os.environ.get("PYTEST_XDIST_WORKER") or os.environ.get("RNNBOOK_BUILT_BOOK"):
         return
-    if config.args_source != pytest.Config.ArgsSource.TESTPATHS:
+    if config.args_source != pytest.Config.ArgsSource.TESTPATHS or config.option.collectonly:
         return
     out = Path(tempfile.mkdtemp(prefix="rnnbook-book-"))
     config._rnnbook_book_build = start_book_build(out)
