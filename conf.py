@@ -63,7 +63,27 @@ exclude_patterns = [
 
 # -- Notebooks (myst-nb) ------------------------------------------------------
 nb_execution_mode = "cache"
-nb_execution_cache_path = "_build/.jupyter_cache"
+# The cache keys on a notebook's code cells only, and sphinx-gallery on a
+# script's own text, but the chapters and scripts print what rnnbook computes:
+# after a change to the package they must run again.  So the execution cache
+# lives in a folder named after a hash of the package's sources, and the
+# gallery forgets its run records when that hash changes.
+import glob  # noqa: E402
+import hashlib  # noqa: E402
+
+PACKAGE_HASH = hashlib.sha256(
+    b"".join(open(path, "rb").read() for path in sorted(glob.glob("rnnbook/*.py")))
+).hexdigest()[:16]
+nb_execution_cache_path = f"_build/.jupyter_cache/{PACKAGE_HASH}"
+_gallery_stamp = os.path.join("examples", ".rnnbook-package-hash")
+if os.path.isdir("examples") and (
+    not os.path.exists(_gallery_stamp) or open(_gallery_stamp).read() != PACKAGE_HASH
+):
+    for _record in glob.glob("examples/**/*.md5", recursive=True):
+        os.remove(_record)
+os.makedirs("examples", exist_ok=True)
+with open(_gallery_stamp, "w") as _stamp:
+    _stamp.write(PACKAGE_HASH)
 nb_execution_raise_on_error = True
 nb_execution_show_tb = True
 nb_execution_timeout = 300
