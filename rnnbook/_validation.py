@@ -148,6 +148,17 @@ def check_same_dtype(arrays: dict[str, np.ndarray]) -> np.dtype:
     return next(iter(dtypes.values()))
 
 
+def check_dtype(dtype: object) -> np.dtype:
+    """Return ``numpy.dtype(dtype)`` if it is float32 or float64, else raise TypeError."""
+    try:
+        resolved = np.dtype(dtype)
+    except TypeError:
+        raise TypeError(f"dtype must be float32 or float64, got {dtype!r}") from None
+    if resolved not in FLOAT_DTYPES:
+        raise TypeError(f"dtype must be float32 or float64, got {resolved}")
+    return resolved
+
+
 def check_rng(rng: object) -> np.random.Generator:
     """Return a :class:`numpy.random.Generator` from a Generator or an integer seed."""
     if isinstance(rng, np.random.Generator):

@@ -19,7 +19,14 @@ from __future__ import annotations
 
 import numpy as np
 
-from rnnbook._validation import check_array, check_choice, check_positive_float, check_positive_int, check_rng
+from rnnbook._validation import (
+    check_array,
+    check_choice,
+    check_dtype,
+    check_positive_float,
+    check_positive_int,
+    check_rng,
+)
 from rnnbook.rnn import ACTIVATIONS, Params, Trace, backprop_through_time, check_params, unroll
 
 #: gamma: the largest value of f' for each activation, used in the bound.
@@ -150,9 +157,7 @@ def random_orthogonal(size: int, *, rng: np.random.Generator | int, dtype: type 
     """
     size = check_positive_int(size, "size")
     rng = check_rng(rng)
-    dtype = np.dtype(dtype)
-    if dtype not in (np.float32, np.float64):
-        raise TypeError(f"dtype must be float32 or float64, got {dtype}")
+    dtype = check_dtype(dtype)
     q, r = np.linalg.qr(rng.normal(size=(size, size)))
     return (q * np.sign(np.diag(r))).astype(dtype)
 

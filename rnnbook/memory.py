@@ -27,6 +27,7 @@ import numpy as np
 from rnnbook._validation import (
     check_array,
     check_choice,
+    check_dtype,
     check_positive_float,
     check_positive_int,
     check_rng,
@@ -45,13 +46,6 @@ SOLVED_TOLERANCE = 0.04
 #: The mean squared error of always answering 1, the best answer that uses no memory:
 #: the variance of the sum of two independent U[0, 1] values, 2 * 1/12.
 BASELINE_MSE = 1.0 / 6.0
-
-
-def _check_dtype(dtype: object) -> np.dtype:
-    dtype = np.dtype(dtype)
-    if dtype not in (np.float32, np.float64):
-        raise TypeError(f"dtype must be float32 or float64, got {dtype}")
-    return dtype
 
 
 def adding_problem(
@@ -95,7 +89,7 @@ def adding_problem(
     if length < 2:
         raise ValueError(f"length must be at least 2 (one marker in each half), got {length}")
     rng = check_rng(rng)
-    dtype = _check_dtype(dtype)
+    dtype = check_dtype(dtype)
     half = length // 2
     values = rng.uniform(0.0, 1.0, size=(length, n_sequences))
     first = rng.integers(0, half, size=n_sequences)
@@ -151,7 +145,7 @@ def copy_task(
     lag = check_positive_int(lag, "lag")
     n_symbols = check_positive_int(n_symbols, "n_symbols")
     rng = check_rng(rng)
-    dtype = _check_dtype(dtype)
+    dtype = check_dtype(dtype)
     length = n_remember + lag + n_remember - 1
     string = rng.integers(1, n_symbols + 1, size=(n_remember, n_sequences))
     inputs = np.zeros((length, n_sequences), dtype=np.int64)
@@ -203,7 +197,7 @@ class SequenceRegressor:
         dtype: type | np.dtype = np.float64,
     ) -> None:
         rng = check_rng(rng)
-        dtype = _check_dtype(dtype)
+        dtype = check_dtype(dtype)
         self.cell = cell
         self.layer = make_cell(cell, input_size, hidden_size, rng=rng, dtype=dtype, activation=activation)
         readout = init_linear(hidden_size, 1, rng=rng, dtype=dtype)

@@ -27,6 +27,7 @@ import numpy as np
 from rnnbook._validation import (
     check_array,
     check_choice,
+    check_dtype,
     check_positive_int,
     check_rng,
     check_same_dtype,
@@ -173,9 +174,7 @@ def init_params(
     """
     input_size = check_positive_int(input_size, "input_size")
     hidden_size = check_positive_int(hidden_size, "hidden_size")
-    dtype = np.dtype(dtype)
-    if dtype not in (np.float32, np.float64):
-        raise TypeError(f"dtype must be float32 or float64, got {dtype}")
+    dtype = check_dtype(dtype)
     rng = check_rng(rng)
     bound = 1.0 / np.sqrt(hidden_size)
     shapes = {
