@@ -41,7 +41,11 @@ html: $(VENV)/.book-ready
 	$(BIN)/sphinx-build -b html . _build/html $(SPHINXOPTS)
 
 # Two workers; the book itself is built once, in the background, from the start
-# of the run (see tests/conftest.py).
+# of the run (see tests/conftest.py), reusing the chapters' execution cache of
+# make html.  One BLAS thread per process: two workers and the build already
+# fill two cores, and more threads would only wait on each other.
+test: export OMP_NUM_THREADS := 1
+test: export OPENBLAS_NUM_THREADS := 1
 test: $(VENV)/.test-ready
 	$(BIN)/python -m pytest -n 2
 

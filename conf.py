@@ -11,6 +11,16 @@ import os
 import sys
 from urllib.parse import urlparse
 
+# One BLAS thread for everything this build runs: the chapters' kernels inherit
+# the environment, and the gallery scripts run in this process (numpy is not
+# imported yet).  Two reasons: a float sum is ordered differently for another
+# thread count, so pinning it makes two builds print the same numbers; and on a
+# 2-core machine that is busy with anything else, a second BLAS thread waits on
+# a busy core and makes the small matrix products of the book several times
+# slower instead of faster.
+for _variable in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
+    os.environ[_variable] = "1"
+
 sys.path.insert(0, os.path.abspath("."))
 sys.path.insert(0, os.path.abspath("book/_ext"))  # rnnbook_cite: "Cite this chapter" + downloads
 import rnnbook  # noqa: E402
@@ -71,10 +81,16 @@ nb_execution_mode = "cache"
 import glob  # noqa: E402
 import hashlib  # noqa: E402
 
+_HERE = os.path.dirname(os.path.abspath(__file__))
 PACKAGE_HASH = hashlib.sha256(
-    b"".join(open(path, "rb").read() for path in sorted(glob.glob("rnnbook/*.py")))
+    b"".join(
+        open(path, "rb").read()
+        for path in sorted(glob.glob(os.path.join(_HERE, "rnnbook", "**", "*.py"), recursive=True))
+    )
 ).hexdigest()[:16]
-nb_execution_cache_path = f"_build/.jupyter_cache/{PACKAGE_HASH}"
+# One cache for every build of this checkout (make html and make test's build
+# alike), so the chapters run once per change of the package or of a chapter.
+nb_execution_cache_path = os.path.join(_HERE, "_build", ".jupyter_cache", PACKAGE_HASH)
 _gallery_stamp = os.path.join("examples", ".rnnbook-package-hash")
 if os.path.isdir("examples") and (
     not os.path.exists(_gallery_stamp) or open(_gallery_stamp).read() != PACKAGE_HASH

@@ -126,6 +126,8 @@ class Tab:
 
     def __init__(self, browser, base: str, **context_options):
         self.context = browser.new_context(**context_options)
+        # Playwright's 30 s default can run out on a busy machine; this only catches a hang.
+        self.context.set_default_timeout(120_000)
         self.page = self.context.new_page()
         self.console_errors: list[str] = []
         self.external: list[str] = []
@@ -159,7 +161,7 @@ def wait_for_math(page) -> None:
     page.wait_for_function(
         "() => !document.querySelector('script[src*=\"mathjax\"]') || "
         "(window.MathJax && window.MathJax.startup && window.MathJax.startup.promise)",
-        timeout=15000,
+        timeout=120_000,
     )
     page.evaluate("() => window.MathJax && window.MathJax.startup ? window.MathJax.startup.promise : null")
 
@@ -312,7 +314,7 @@ def test_root_redirects_to_the_book(browser, site):
     tab = Tab(browser, base)
     try:
         tab.page.goto(base, wait_until="load")
-        tab.page.wait_for_url(re.compile(r".*/book/index\.html$"), timeout=5000)
+        tab.page.wait_for_url(re.compile(r".*/book/index\.html$"), timeout=120_000)
     finally:
         tab.close()
 
@@ -325,7 +327,7 @@ def test_search_finds_a_chapter(browser, site, term, chapter):
     tab = Tab(browser, base)
     try:
         tab.goto(f"{base}search.html?q={term}")
-        tab.page.wait_for_selector("#search-results li a", timeout=15000)
+        tab.page.wait_for_selector("#search-results li a", timeout=120_000)
         links = tab.page.eval_on_selector_all("#search-results li a", "els => els.map(e => e.href)")
         assert any(f"book/chapters/{chapter}.html" in link for link in links), links
         assert not tab.external and not tab.console_errors, (tab.external, tab.console_errors)
@@ -488,7 +490,7 @@ def test_works_from_the_file_system(browser, site):
         assert tab.page.evaluate("document.querySelectorAll('mjx-container').length") > 0
         assert tab.page.evaluate("[...document.fonts].some(f => f.family.startsWith('MJX') && f.status === 'loaded')")
         tab.goto((html / "search.html").as_uri() + "?q=feedforward")
-        tab.page.wait_for_selector("#search-results li a", timeout=15000)
+        tab.page.wait_for_selector("#search-results li a", timeout=120_000)
         links = tab.page.eval_on_selector_all("#search-results li a", "els => els.map(e => e.href)")
         assert any("book/chapters/why-memory.html" in link for link in links), links
         assert not tab.external, tab.external

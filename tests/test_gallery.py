@@ -23,8 +23,10 @@ def test_script_runs_by_hand_and_draws(script, tmp_path):
     env["MPLBACKEND"] = "module://_save_figures_backend"
     env["RNNBOOK_FIGURE_DIR"] = str(tmp_path)
     env["PYTHONPATH"] = os.pathsep.join([str(Path(__file__).parent), env.get("PYTHONPATH", "")])
+    env["OMP_NUM_THREADS"] = env["OPENBLAS_NUM_THREADS"] = "1"  # as in the book build (conf.py)
+    # The timeout only catches a hang: a busy machine may run a 20 s script for minutes.
     result = subprocess.run(
-        [sys.executable, str(script)], cwd=tmp_path, env=env, capture_output=True, text=True, timeout=120
+        [sys.executable, str(script)], cwd=tmp_path, env=env, capture_output=True, text=True, timeout=1800
     )
     assert result.returncode == 0, f"{script.name} failed:\n{result.stderr[-3000:]}"
     assert list(tmp_path.glob("figure_*.png")), f"{script.name} drew no figure"
