@@ -23,8 +23,10 @@ import numpy as np
 import pytest
 from test_cli import assert_one_line_error, rnnbook
 
-from rnnbook import checkpoint
-from rnnbook.charmodel import CharModel, CharTrainer, Vocabulary
+from rnnbook.data.encoding import Vocabulary
+from rnnbook.models.charmodel import CharModel
+from rnnbook.training import checkpoint
+from rnnbook.training.chartrainer import CharTrainer
 
 TEXT = "the cat sat on the mat and the dog ran to the log. " * 20
 REFUSAL_MAX_BYTES = 100 * 2**20

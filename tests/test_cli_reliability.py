@@ -20,7 +20,7 @@ import numpy as np
 import pytest
 from test_cli import ROOT, SMALL, assert_one_line_error, rnnbook
 
-from rnnbook import checkpoint
+from rnnbook.training import checkpoint
 
 #: A refusal must not come near the memory a real allocation of the request would take.
 REFUSAL_MAX_RSS = 100 * 2**20
@@ -168,12 +168,13 @@ def test_huge_model_is_refused_as_one_line(text_file, tmp_path):
 
 
 def test_memory_error_is_one_line(text_file, tmp_path, monkeypatch, capsys):
-    from rnnbook import charmodel, cli
+    from rnnbook import cli
+    from rnnbook.models.charmodel import CharModel
 
     def out_of_memory(*args, **kwargs):
         raise MemoryError
 
-    monkeypatch.setattr(charmodel.CharModel, "__init__", out_of_memory)
+    monkeypatch.setattr(CharModel, "__init__", out_of_memory)
     status = cli.main(["train", str(text_file), "--out", str(tmp_path / "r"), "--steps", "3", *SMALL])
     err = capsys.readouterr().err
     assert status != 0
@@ -244,7 +245,7 @@ def greedy(model, vocab, length: int) -> str:
 
 
 def test_tiny_temperature_is_greedy(trained_run):
-    from rnnbook.charmodel import sample
+    from rnnbook.models.charmodel import sample
 
     model, vocab, _ = checkpoint.load_model(trained_run)
     expected = greedy(model, vocab, 60)
@@ -256,7 +257,7 @@ def test_tiny_temperature_is_greedy(trained_run):
 
 
 def test_huge_temperature_is_finite(trained_run):
-    from rnnbook.charmodel import sample
+    from rnnbook.models.charmodel import sample
 
     model, vocab, _ = checkpoint.load_model(trained_run)
     text = sample(model, vocab, 200, temperature=1e300, rng=3)
