@@ -52,7 +52,18 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         print(f"{PROG}: error: interrupted", file=sys.stderr)
         return 130
-    except (OSError, ValueError, TypeError) as err:
-        # Anything else the user can cause (a folder that cannot be written, ...): one line, no traceback.
+    except MemoryError:
+        print(
+            f"{PROG}: error: out of memory; try a smaller --hidden, --layers, --batch or --seq-len, or a shorter text",
+            file=sys.stderr,
+        )
+        return 1
+    except OSError as err:
+        # A full disk, a folder that cannot be written ...: one line that names the file.
+        where = f"{err.filename}: " if err.filename else ""
+        print(f"{PROG}: error: {where}{err.strerror or err}", file=sys.stderr)
+        return 1
+    except (ValueError, TypeError) as err:
+        # Anything else the user can cause: one line, no traceback.
         print(f"{PROG}: error: {err}", file=sys.stderr)
         return 1

@@ -30,6 +30,7 @@ for an LSTM) and ``losses``.  :func:`read_record` reads the metadata into a
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import secrets
@@ -449,9 +450,29 @@ def export_torch(directory: str | Path, target: str | Path) -> tuple[CharModel, 
     import torch
 
     target = Path(target)
+    config = Path(str(target) + ".json")
     if not target.parent.is_dir():
         raise FileNotFoundError(f"{target.parent}: no such folder")
-    torch.save({k: torch.from_numpy(np.ascontiguousarray(v)) for k, v in torch_state_dict(model).items()}, target)
-    config = Path(str(target) + ".json")
-    config.write_text(json.dumps(torch_config(model, vocab), indent=2) + "\n", encoding="utf-8")
+    # Both files are written under temporary names first and renamed only when both are complete:
+    # a failure leaves neither behind (and never half of one).
+    weights = {k: torch.from_numpy(np.ascontiguousarray(v)) for k, v in torch_state_dict(model).items()}
+    token = secrets.token_hex(8)
+    tmp_target, tmp_config = (p.with_name(f".{p.name}.{token}.tmp") for p in (target, config))
+    try:
+        with open(tmp_target, "xb") as handle:
+            torch.save(weights, handle)
+            handle.flush()
+            os.fsync(handle.fileno())
+        with open(tmp_config, "x", encoding="utf-8") as handle:
+            handle.write(json.dumps(torch_config(model, vocab), indent=2) + "\n")
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(tmp_config, config)
+        os.replace(tmp_target, target)
+    except (OSError, RuntimeError) as err:
+        for tmp in (tmp_target, tmp_config):
+            with contextlib.suppress(OSError):
+                tmp.unlink(missing_ok=True)
+        reason = err.strerror if isinstance(err, OSError) and err.strerror else str(err).splitlines()[0]
+        raise OSError(getattr(err, "errno", None), f"cannot write {target}: {reason}") from None
     return model, config
