@@ -10,6 +10,7 @@ from rnnbook.cli.errors import CLIError
 from rnnbook.cli.runtime import Console
 from rnnbook.models.charmodel import sample
 from rnnbook.training import checkpoint
+from rnnbook.training.torch_export import export_torch
 
 
 def cmd_sample(args: argparse.Namespace) -> int:
@@ -52,7 +53,7 @@ def cmd_info(args: argparse.Namespace) -> int:
 
 
 def cmd_export(args: argparse.Namespace) -> int:
-    """Write the weights of a run folder for PyTorch (see :func:`rnnbook.training.checkpoint.export_torch`)."""
+    """Write the weights of a run folder for PyTorch (see :func:`rnnbook.training.torch_export.export_torch`)."""
     target = Path(args.torch)
     config = Path(str(target) + ".json")
     for path in (target, config):
@@ -61,7 +62,7 @@ def cmd_export(args: argparse.Namespace) -> int:
     if not target.parent.is_dir():
         raise CLIError(f"--torch {target}: no such folder {target.parent}")
     try:
-        model, config = checkpoint.export_torch(args.run, target)
+        model, config = export_torch(args.run, target)
     except ImportError:
         raise CLIError("export --torch needs PyTorch, which is not installed (pip install torch)") from None
     Console().print(f"wrote {target} ({model.cell}, {model.n_layers} x {model.hidden_size}) and {config}")

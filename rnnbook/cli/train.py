@@ -1,6 +1,6 @@
 """``rnnbook train``: resolve the settings, build or resume the run, then the training loop.
 
-The settings of a run (:data:`rnnbook.cli.parser.DEFAULTS`) come from the
+The settings of a run (``rnnbook.cli.parser.DEFAULTS``) come from the
 command line for a new run and from the checkpoint when resuming, where only
 ``--lr`` and the budget may change; they are saved with every checkpoint, so
 ``--resume`` needs nothing but ``--out``.  The budget is a step to reach
@@ -133,7 +133,11 @@ def build_or_resume(args: argparse.Namespace, out: Path, settings: dict, record:
 
 
 def check_memory(settings: dict, vocab_size: int, n_train: int) -> None:
-    """Refuse sizes whose training would need more than :data:`MAX_MEMORY_BYTES`, before anything is allocated."""
+    """Refuse sizes whose training would need more than the memory cap, before anything is allocated.
+
+    The cap is :data:`rnnbook.training.chartrainer.MAX_MEMORY_BYTES`; the
+    estimate :func:`rnnbook.training.chartrainer.memory_estimate`.
+    """
     streams = max(1, streams_for(n_train, settings["seq_len"], settings["batch"]))
     need = memory_estimate(
         vocab_size, settings["hidden"], settings["layers"], gates=CELLS[settings["model"]].gates,
@@ -222,8 +226,9 @@ def train_loop(args: argparse.Namespace, out: Path, run: Run, console: Console) 
         console.print(
             f"note: the text is short; training on {trainer.batch_size} streams instead of {settings['batch']}"
         )
+    start = time.monotonic()
     target_steps, seconds = budget(args, settings, run.elapsed_before)
-    deadline = None if seconds is None else time.monotonic() + seconds
+    deadline = None if seconds is None else start + seconds
     console.print(
         f"training a {model.cell} ({model.n_layers} x {model.hidden_size}) on {run.source}: "
         f"{len(run.train_text)} characters for training, {len(run.valid_text)} for validation, vocabulary of "
@@ -234,7 +239,6 @@ def train_loop(args: argparse.Namespace, out: Path, run: Run, console: Console) 
         elapsed = run.elapsed_before + time.monotonic() - start
         checkpoint.save_run(out, trainer, vocab, settings=settings, validation=history, elapsed=elapsed)
 
-    start = time.monotonic()
     progress = _Progress(console, trainer, len(vocab), target_steps, WARMUP_STEPS)
     with StopSignals() as signals:
         while True:

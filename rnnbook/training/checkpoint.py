@@ -1,4 +1,4 @@
-"""The checkpoint file format, all of it: array names, metadata, saving, loading, the torch export.
+"""The checkpoint file format, all of it: array names, metadata, saving, loading.
 
 A checkpoint is one file, ``checkpoint.npz`` in the run's folder: numpy's
 zip of arrays (the weights, Adam's memory, the state carried between chunks,
@@ -25,12 +25,11 @@ The arrays are named ``param/<name>`` (the model's parameters),
 ``state/<layer>/<part>`` (the state carried between chunks: ``h``, and ``c``
 for an LSTM) and ``losses``.  :func:`read_record` reads the metadata into a
 :class:`RunRecord`, so no other module needs to know its keys, and
-:func:`export_torch` writes the weights under PyTorch's names.
+:mod:`rnnbook.training.torch_export` writes the weights under PyTorch's names.
 """
 
 from __future__ import annotations
 
-import contextlib
 import json
 import os
 import secrets
@@ -42,7 +41,7 @@ import numpy as np
 from rnnbook.data.encoding import Vocabulary
 from rnnbook.layers.registry import CELLS
 from rnnbook.models.charmodel import CharModel
-from rnnbook.training.chartrainer import CharTrainer, streams_for
+from rnnbook.training.chartrainer import MAX_MEMORY_BYTES, CharTrainer, streams_for
 from rnnbook.training.checkpoint_checks import (
     CheckpointError,
     check_memory,
@@ -59,8 +58,6 @@ FORMAT_VERSION = 1
 FILENAME = "checkpoint.npz"
 _META_KEY = "__metadata__"
 _TEMPORARY = ".checkpoint-*.npz.tmp"
-
-__all__ = ["CheckpointError", "FORMAT_VERSION", "FILENAME", "load", "load_model", "load_training", "save"]
 
 
 def checkpoint_path(directory: str | Path) -> Path:
@@ -183,7 +180,7 @@ def load(directory: str | Path) -> tuple[dict[str, np.ndarray], dict]:
     with zf:
         names = [n[: -len(".npy")] for n in zf.namelist() if n.endswith(".npy") and n != _META_KEY + ".npy"]
         declared = sum(info.file_size for info in zf.infolist())
-        if declared > 2 * 2**30:
+        if declared > MAX_MEMORY_BYTES:
             raise CheckpointError(f"{path}: its arrays declare {declared / 2**30:.1f} GiB, more than the cap")
         arrays = {name: read_array(zf, path, name, None, None) for name in names}
     return arrays, meta
@@ -400,79 +397,3 @@ def save_run(
 ) -> Path:
     """Checkpoint a training run with the command line's ``settings``, the validation history and the time spent."""
     return save_training(directory, trainer, vocab, {"run": settings, "validation": validation, "elapsed": elapsed})
-
-
-# -- the torch export -----------------------------------------------------------------
-
-
-def torch_state_dict(model: CharModel) -> dict[str, np.ndarray]:
-    """The model's weights under ``torch.nn.RNN/LSTM/GRU`` (``rnn.*``) and ``torch.nn.Linear`` (``decoder.*``) names."""
-    state = {}
-    for k in range(model.n_layers):
-        for name in ("weight_ih", "weight_hh", "bias_ih", "bias_hh"):
-            state[f"rnn.{name}_l{k}"] = model.params[f"layer{k}.{name}"]
-    state["decoder.weight"] = model.params["readout.weight"]
-    state["decoder.bias"] = model.params["readout.bias"]
-    return state
-
-
-def torch_config(model: CharModel, vocab: Vocabulary) -> dict:
-    """What it takes to build the matching torch modules: kind, sizes and the vocabulary."""
-    return {
-        "model": model.cell,
-        "input_size": model.vocab_size,
-        "hidden_size": model.hidden_size,
-        "num_layers": model.n_layers,
-        "vocabulary": vocab.chars,
-    }
-
-
-def export_torch(directory: str | Path, target: str | Path) -> tuple[CharModel, Path]:
-    """Write the trained model of a run folder as a PyTorch ``state_dict`` (``torch.save``), and its config.
-
-    The weights go to ``target``; ``target.json`` holds :func:`torch_config`.
-
-    Returns
-    -------
-    model : CharModel
-        The exported model.
-    config : Path
-        The JSON file written beside ``target``.
-
-    Raises
-    ------
-    ImportError
-        If PyTorch is not installed.
-    CheckpointError
-        If the run folder holds no valid checkpoint.
-    """
-    model, vocab, _ = load_model(directory)
-    import torch
-
-    target = Path(target)
-    config = Path(str(target) + ".json")
-    if not target.parent.is_dir():
-        raise FileNotFoundError(f"{target.parent}: no such folder")
-    # Both files are written under temporary names first and renamed only when both are complete:
-    # a failure leaves neither behind (and never half of one).
-    weights = {k: torch.from_numpy(np.ascontiguousarray(v)) for k, v in torch_state_dict(model).items()}
-    token = secrets.token_hex(8)
-    tmp_target, tmp_config = (p.with_name(f".{p.name}.{token}.tmp") for p in (target, config))
-    try:
-        with open(tmp_target, "xb") as handle:
-            torch.save(weights, handle)
-            handle.flush()
-            os.fsync(handle.fileno())
-        with open(tmp_config, "x", encoding="utf-8") as handle:
-            handle.write(json.dumps(torch_config(model, vocab), indent=2) + "\n")
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(tmp_config, config)
-        os.replace(tmp_target, target)
-    except (OSError, RuntimeError) as err:
-        for tmp in (tmp_target, tmp_config):
-            with contextlib.suppress(OSError):
-                tmp.unlink(missing_ok=True)
-        reason = err.strerror if isinstance(err, OSError) and err.strerror else str(err).splitlines()[0]
-        raise OSError(getattr(err, "errno", None), f"cannot write {target}: {reason}") from None
-    return model, config

@@ -12,7 +12,7 @@ line naming the file and what was wrong:
 3. the memory the described model asks for, against
    :data:`rnnbook.training.chartrainer.MAX_MEMORY_BYTES`;
 4. for each array that is needed (and only those), its ``.npy`` header (read
-   with :func:`numpy.lib.format.read_magic`, no data read) against the shape
+   with ``numpy.lib.format.read_magic``, no data read) against the shape
    and dtype the metadata implies, and the member's size against the header;
 5. then the data, exactly as many bytes as the header declared, refusing NaN
    and infinite values.
@@ -207,7 +207,7 @@ TRAINER = {
     "rng_state": (True, _object(RNG_STATE)),
     "has_state": (True, _boolean),
 }
-#: The command line's settings of a run (see :data:`rnnbook.cli.parser.DEFAULTS`).
+#: The command line's settings of a run (see ``rnnbook.cli.parser.DEFAULTS``).
 RUN = {
     "model": (True, _choice(*CELLS)),
     "hidden": (True, _integer(1)),
