@@ -120,7 +120,7 @@ def build_or_resume(args: argparse.Namespace, out: Path, settings: dict, record:
             settings["lr"] = trainer.optimizer.lr = args.lr
         return Run(trainer, vocab, settings, source, train_text, valid_text, record.validation, record.elapsed)
     vocab = Vocabulary.from_text(text)
-    check_memory(settings, len(vocab), len(train_text))
+    check_memory(settings, len(vocab), len(text), len(train_text))
     rng = np.random.default_rng(settings["seed"])
     model = CharModel(
         len(vocab), settings["hidden"], cell=settings["model"], layers=settings["layers"], rng=rng, dtype=np.float32
@@ -132,22 +132,23 @@ def build_or_resume(args: argparse.Namespace, out: Path, settings: dict, record:
     return Run(trainer, vocab, settings, source, train_text, valid_text, [], 0.0)
 
 
-def check_memory(settings: dict, vocab_size: int, n_train: int) -> None:
+def check_memory(settings: dict, vocab_size: int, n_chars: int, n_train: int) -> None:
     """Refuse sizes whose training would need more than the memory cap, before anything is allocated.
 
     The cap is :data:`rnnbook.training.chartrainer.MAX_MEMORY_BYTES`; the
-    estimate :func:`rnnbook.training.chartrainer.memory_estimate`.
+    estimate :func:`rnnbook.training.chartrainer.memory_estimate`, plus the
+    text's ``n_chars`` characters as 8-byte indices (``n_train`` of them for training).
     """
     streams = max(1, streams_for(n_train, settings["seq_len"], settings["batch"]))
     need = memory_estimate(
         vocab_size, settings["hidden"], settings["layers"], gates=CELLS[settings["model"]].gates,
         seq_len=settings["seq_len"], batch_size=streams,
-    )
+    ) + 8 * n_chars
     if need > MAX_MEMORY_BYTES:
         raise CLIError(
             f"--hidden {settings['hidden']} --layers {settings['layers']} --batch {settings['batch']} --seq-len "
-            f"{settings['seq_len']} would need about {need / 2**30:,.1f} GiB of memory, more than the "
-            f"{MAX_MEMORY_BYTES / 2**30:g} GiB limit; choose smaller sizes"
+            f"{settings['seq_len']} on {n_chars:,} characters would need about {need / 2**30:,.1f} GiB of memory, "
+            f"more than the {MAX_MEMORY_BYTES / 2**30:g} GiB limit; choose smaller sizes or a shorter text"
         )
 
 

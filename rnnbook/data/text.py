@@ -31,8 +31,8 @@ BUILTIN_FILES: tuple[str, ...] = (
 )
 
 
-#: The largest text file the command reads (it is read whole, then held several times over as indices).
-MAX_TEXT_BYTES = 2**30
+#: The largest text file that is read (whole, and then held again as 8-byte indices, one per character).
+MAX_TEXT_BYTES = 2**28
 
 
 class TextError(ValueError):
@@ -91,8 +91,8 @@ def read_text(path: str | Path) -> str:
     size = path.stat().st_size
     if size > MAX_TEXT_BYTES:
         raise TextError(
-            f"{path}: {size / 2**30:.1f} GiB, larger than the {MAX_TEXT_BYTES / 2**30:g} GiB a training text may be; "
-            "train on a part of it"
+            f"{path}: {size / 2**30:.2f} GiB, larger than the {MAX_TEXT_BYTES / 2**30:g} GiB "
+            f"({MAX_TEXT_BYTES // 2**20} MiB) a training text may be; train on a part of it"
         )
     data = path.read_bytes()
     bom = 3 if data.startswith(b"\xef\xbb\xbf") else 0  # byte offsets below count it
