@@ -77,7 +77,8 @@ def build_parser() -> argparse.ArgumentParser:
         help="train a model on a text file (or the built-in corpus)",
         description=(
             "Train a character-level model. The last 10% of the text is held out for validation. "
-            "A checkpoint is saved in DIR every --checkpoint-every steps, at the end and on Ctrl-C (exit status 130); "
+            "A checkpoint is saved in DIR every --checkpoint-every steps, at the end and on Ctrl-C or SIGTERM "
+            "(exit status 130 or 143); DIR is locked while a run trains in it. "
             "'rnnbook train --resume --out DIR' continues it, bit for bit as if never interrupted. "
             f"Without TEXTFILE the built-in corpus is used: the Python source of the standard-library "
             f"modules {corpus}, read from this Python's library folder."
