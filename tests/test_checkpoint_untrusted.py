@@ -152,6 +152,7 @@ METADATA_CASES = {
     "huge-hidden-size": (_set("hidden_size", 1_000_000), ["hidden_size"]),
     "huge-layers": (_set("layers", 10_000_000), ["layers"]),
     "huge-but-consistent": (_set("hidden_size", 30_000), ["GiB"]),
+    "millions-of-one-unit-layers": (lambda meta: meta.update(layers=5_000_000, hidden_size=1), ["layers"]),
     "hidden-size-disagrees-with-arrays": (_set("hidden_size", 9), ["shape"]),
     "vocab-size-disagrees": (_set("vocab_size", 99), ["vocab"]),
     "fractional-hidden-size": (_set("hidden_size", 8.5), ["hidden_size", "8.5"]),

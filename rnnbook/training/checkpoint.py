@@ -152,6 +152,12 @@ def _open(directory: str | Path, *, training: bool = False):
             )
         check_metadata(meta, path, training=training)
         check_memory(meta, path, training=training)
+        members = len(zf.infolist())
+        if 4 * meta["layers"] + 2 > members:  # every layer has four weight arrays: check before listing them
+            raise CheckpointError(
+                f"{path}: invalid metadata: layers {meta['layers']} needs {4 * meta['layers'] + 2} arrays, "
+                f"the file holds {members}"
+            )
     except BaseException:
         zf.close()
         raise
