@@ -1,0 +1,211 @@
+"""Helpers for the chapters on learning through time and vanishing gradients (pending a home).
+
+Written here until the package's new layout lands (then they move to
+``rnnbook.analysis``): the best answer to the adding problem that uses no
+memory, how much a trained network's answer moves with each marked value, a
+sweep over lags and seeds, and the measured gradient-norm curves that the
+gradient explorer of the vanishing-gradients chapter draws.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+from rnnbook._validation import check_array, check_positive_float, check_positive_int, check_rng
+from rnnbook.gradients import gradient_norm_by_lag, random_orthogonal
+from rnnbook.memory import LagResult, train_on_lag
+from rnnbook.rnn import init_params
+
+
+def memoryless_mse(length: int) -> float:
+    """The mean squared error of the best adding-problem answer that sees only the last step.
+
+    Such a model sees the last value and the last marker. When the last step is
+    marked (probability ``1 / (T - T // 2)``, the second marker's range) the
+    best guess is that value plus 0.5, wrong by the first value's spread, a
+    variance of 1/12; otherwise the best guess is 1, with a variance of 1/6.
+
+    Parameters
+    ----------
+    length : int
+        T, the sequence length (at least 2).
+
+    Returns
+    -------
+    float
+    """
+    length = check_positive_int(length, "length")
+    if length < 2:
+        raise ValueError(f"length must be at least 2, got {length}")
+    p_last_marked = 1.0 / (length - length // 2)
+    return p_last_marked / 12.0 + (1.0 - p_last_marked) / 6.0
+
+
+def _last_step_features(x: np.ndarray) -> np.ndarray:
+    value, marker = x[-1, :, 0], x[-1, :, 1]
+    return np.stack([np.ones_like(value), marker, value * marker], axis=1)
+
+
+def memoryless_baseline(x_train: np.ndarray, y_train: np.ndarray, x_test: np.ndarray, y_test: np.ndarray) -> float:
+    """Fit the best memoryless answer on training data and return its test mean squared error.
+
+    The model sees only the last step's value v and marker m and answers
+    ``w0 + w1 m + w2 v m`` (the best such answer has this form: 1 when the last
+    step is unmarked, v + 0.5 when it is marked), with the weights found by
+    least squares on the training set.
+
+    Parameters
+    ----------
+    x_train, x_test : numpy.ndarray, shape (T, B, 2)
+        Adding-problem inputs (values, markers).
+    y_train, y_test : numpy.ndarray, shape (B,)
+        Their targets.
+
+    Returns
+    -------
+    float
+        The test mean squared error.
+    """
+    x_train = check_array(x_train, "x_train", ndim=3)
+    x_test = check_array(x_test, "x_test", ndim=3)
+    y_train = check_array(y_train, "y_train", ndim=1, shape=(x_train.shape[1],))
+    y_test = check_array(y_test, "y_test", ndim=1, shape=(x_test.shape[1],))
+    if x_train.shape[2] != 2 or x_test.shape[2] != 2:
+        raise ValueError(f"inputs must have 2 features per step (value, marker), got {x_train.shape} and {x_test.shape}")
+    weights, *_ = np.linalg.lstsq(_last_step_features(x_train), y_train, rcond=None)
+    prediction = _last_step_features(x_test) @ weights
+    return float(np.mean((prediction - y_test) ** 2))
+
+
+def marked_value_sensitivity(model, x: np.ndarray, delta: float = 0.1) -> np.ndarray:
+    """How far the answer moves per unit change of each marked value.
+
+    A network that adds the two marked values moves its answer by ``delta``
+    when either of them grows by ``delta``: both ratios are near 1. A network
+    that forgot the first value does not move with it: ratio near 0.
+
+    Parameters
+    ----------
+    model : SequenceRegressor
+        Anything with ``predict(x)`` returning shape (B,).
+    x : numpy.ndarray, shape (T, B, 2)
+        Adding-problem inputs, exactly two marked steps per sequence.
+    delta : float, default 0.1
+        The nudge.
+
+    Returns
+    -------
+    numpy.ndarray, shape (2, B)
+        Row 0: change of the answer over ``delta`` for the first marked value;
+        row 1: for the second.
+    """
+    x = check_array(x, "x", ndim=3)
+    delta = check_positive_float(delta, "delta")
+    markers = x[..., 1]
+    if not np.all(markers.sum(axis=0) == 2):
+        raise ValueError("every sequence must have exactly two marked steps")
+    base = model.predict(x)
+    columns = np.arange(x.shape[1])
+    marked = np.sort(np.argsort(-markers, axis=0, kind="stable")[:2], axis=0)  # (2, B): first, second
+    out = np.empty((2, x.shape[1]))
+    for which in range(2):
+        nudged = x.copy()
+        nudged[marked[which], columns, 0] += delta
+        out[which] = (model.predict(nudged) - base) / delta
+    return out
+
+
+@dataclass
+class SeedSweep:
+    """Training runs of the adding problem at several lags, several seeds each.
+
+    Attributes
+    ----------
+    lags : list of int
+        The sequence lengths, in order.
+    seeds : list of int
+    runs : list of list of LagResult
+        ``runs[i][j]`` is lag ``lags[i]`` with seed ``seeds[j]``.
+    """
+
+    lags: list[int]
+    seeds: list[int]
+    runs: list[list[LagResult]]
+
+    def test_mse(self) -> np.ndarray:
+        """Test mean squared errors, shape (len(lags), len(seeds))."""
+        return np.array([[r.test_mse for r in row] for row in self.runs])
+
+    def solved(self) -> np.ndarray:
+        """Fractions of test answers within the tolerance, shape (len(lags), len(seeds))."""
+        return np.array([[r.solved for r in row] for row in self.runs])
+
+
+def seed_sweep(lags: Sequence[int], seeds: Sequence[int], **kwargs) -> SeedSweep:
+    """:func:`rnnbook.memory.train_on_lag` at every lag with every seed.
+
+    Run (lag, seed) uses ``numpy.random.default_rng([seed, lag])``, as
+    :func:`rnnbook.memory.lag_sweep` does, so one more lag or seed leaves the
+    other runs unchanged.
+
+    Parameters
+    ----------
+    lags, seeds : sequence of int
+    **kwargs
+        Passed on to :func:`rnnbook.memory.train_on_lag`.
+
+    Returns
+    -------
+    SeedSweep
+    """
+    lags = [check_positive_int(lag, "lag") for lag in lags]
+    seeds = [int(s) for s in seeds]
+    if not lags or not seeds or min(seeds) < 0:
+        raise ValueError(f"lags and seeds must be non-empty, seeds >= 0; got {lags} and {seeds}")
+    runs = [[train_on_lag(lag, rng=np.random.default_rng([seed, lag]), **kwargs) for seed in seeds] for lag in lags]
+    return SeedSweep(lags=lags, seeds=seeds, runs=runs)
+
+
+def measured_lag_curves(
+    scales: Sequence[float],
+    *,
+    hidden_size: int = 32,
+    steps: int = 100,
+    batch: int = 10,
+    rng: np.random.Generator | int,
+) -> np.ndarray:
+    """Mean :math:`\\|\\partial h_T / \\partial h_{T-k}\\|` of a tanh network for each weight scale.
+
+    The recurrent weights are ``scale`` times one random rotation, so their
+    largest singular value is ``scale``; the input weights and biases are the
+    default initialisation, the inputs standard normal.  The same rotation,
+    weights and inputs serve every scale.
+
+    Parameters
+    ----------
+    scales : sequence of float
+        The largest singular values to measure, each > 0.
+    hidden_size : int, default 32
+    steps : int, default 100
+        T, the longest lag measured.
+    batch : int, default 10
+        How many random input sequences the norm is averaged over.
+    rng : numpy.random.Generator or int
+
+    Returns
+    -------
+    numpy.ndarray, shape (len(scales), steps + 1)
+        Row i, column k: the mean spectral norm at lag k for ``scales[i]``.
+    """
+    scales = [check_positive_float(s, "scale") for s in scales]
+    hidden_size = check_positive_int(hidden_size, "hidden_size")
+    steps = check_positive_int(steps, "steps")
+    batch = check_positive_int(batch, "batch")
+    rng = check_rng(rng)
+    rotation = random_orthogonal(hidden_size, rng=rng)
+    base = init_params(1, hidden_size, rng=rng)
+    x = rng.normal(size=(steps, batch, 1))
+    return np.array([gradient_norm_by_lag(dict(base, weight_hh=s * rotation), x).mean(axis=1) for s in scales])
