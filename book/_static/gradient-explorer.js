@@ -104,7 +104,8 @@
     var measuredCurve = el("polyline", { "class": "ge-curve ge-measured", fill: "none",
       style: "stroke: var(--pst-color-secondary)" }, SVG_NS);
     var marker = el("circle", { r: 6, "class": "ge-marker" }, SVG_NS);
-    var measuredMarker = el("circle", { r: 5, "class": "ge-marker ge-measured-marker" }, SVG_NS);
+    var measuredMarker = el("circle", { r: 5, "class": "ge-measured-marker",
+      style: "fill: var(--pst-color-secondary); stroke: var(--pst-color-text-base); stroke-width: 1.5" }, SVG_NS);
     if (data) marker.setAttribute("style", "fill: var(--pst-color-primary)"); // the bound's color; orange is measured
     var legend = el("text", { "class": "ge-tick", "text-anchor": "end" }, SVG_NS);
     legend.textContent = data ? "dashed: bound (\u03b3\u03bb)\u1d4f   solid: measured, tanh network" : "the bound (\u03b3\u03bb)\u1d4f";
