@@ -18,9 +18,11 @@ import matplotlib.pyplot as plt
 import numpy as np
 
 from rnnbook import SGD
-from rnnbook._pending_book2 import memoryless_mse
-from rnnbook.gradients import random_orthogonal
-from rnnbook.memory import SequenceRegressor, adding_problem, train_regressor
+from rnnbook.analysis.adding import memoryless_mse
+from rnnbook.analysis.gradients import random_orthogonal
+from rnnbook.data.synthetic import adding_problem
+from rnnbook.models.regressor import SequenceRegressor
+from rnnbook.training.loop import train_regressor
 
 x_train, y_train = adding_problem(2000, 10, rng=1)
 x_test, y_test = adding_problem(500, 10, rng=2)
@@ -39,7 +41,7 @@ def exploding_model(seed):
 # Same model, data and learning rate (plain stochastic gradient descent, so a
 # clipped step is never longer than the learning rate times the threshold);
 # the only difference is ``max_norm``.
-# :func:`rnnbook.memory.train_regressor` records every gradient norm and stops
+# :func:`rnnbook.training.loop.train_regressor` records every gradient norm and stops
 # cleanly when the loss or gradient stops being a finite number.
 logs = {}
 baseline = memoryless_mse(10)  # the best answer without memory: it sees only the last step

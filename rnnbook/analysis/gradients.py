@@ -13,9 +13,13 @@ computes each factor, :func:`gradient_norm_by_lag` the norm of every product,
 Pascanu, Mikolov & Bengio (2013), and :func:`rescale_to_singular_value` sets
 :math:`\\lambda_1`, the largest singular value of :math:`W`.
 :func:`truncated_backprop_through_time` stops the gradient after a fixed window.
+:func:`measured_lag_curves` measures the norms for a whole grid of
+:math:`\\lambda_1` (the curves the gradient explorer of the book draws).
 """
 
 from __future__ import annotations
+
+from collections.abc import Sequence
 
 import numpy as np
 
@@ -27,7 +31,9 @@ from rnnbook._validation import (
     check_positive_int,
     check_rng,
 )
-from rnnbook.rnn import ACTIVATIONS, Params, Trace, backprop_through_time, check_params, unroll
+from rnnbook.layers.activations import ACTIVATIONS
+from rnnbook.layers.base import Params, RecurrentLayer, check_params, init_params
+from rnnbook.layers.rnn import Trace, backprop_through_time, unroll
 
 #: gamma: the largest value of f' for each activation, used in the bound.
 #: tanh'(0) = 1, sigmoid'(0) = 1/4, relu' is 0 or 1.
@@ -259,3 +265,95 @@ def truncated_backprop_through_time(
             grads[name] += g
     return grads, dx
 
+
+
+def memory_jacobian_norms(layer: RecurrentLayer, x: np.ndarray, lags) -> np.ndarray:
+    """How strongly the layer's memory at the end depends on its memory ``k`` steps earlier.
+
+    The *memory* is what the layer says carries its long memory
+    (:meth:`~rnnbook.layers.base.RecurrentLayer.memory`): the cell :math:`c_t`
+    of an LSTM, the state of an RNN or a GRU.  For each lag ``k`` this runs the
+    layer along ``x`` and returns the spectral norm (largest singular value) of
+    the Jacobian :math:`\\partial m_T / \\partial m_{T-k}`, the most that a
+    change of the memory ``k`` steps back can move the final memory, per unit
+    of change.  A norm that falls like :math:`\\gamma^k` means the gradient
+    vanishes; a flat one means it survives.
+
+    The Jacobian is computed with the layer's own backward pass: the sequence is
+    copied H times into a batch, and copy ``j`` backpropagates the unit vector
+    :math:`e_j` from the final memory, so the gradient it returns for the
+    initial memory is row ``j`` of the Jacobian.
+
+    Parameters
+    ----------
+    layer : RecurrentLayer
+        An RNN, LSTM or GRU.
+    x : numpy.ndarray, shape (T, 1, I)
+        One input sequence, with the layer's dtype.
+    lags : sequence of int
+        Each ``k`` in ``1 .. T``.
+
+    Returns
+    -------
+    numpy.ndarray, shape (len(lags),)
+        The norm for each lag, float64.
+    """
+    hidden, dtype = layer.hidden_size, layer.dtype
+    x = check_array(x, "x", ndim=3, shape=(None, 1, layer.input_size), dtype=dtype)
+    steps = x.shape[0]
+    lags = [check_positive_int(k, "lag") for k in lags]
+    if any(k > steps for k in lags):
+        raise ValueError(f"every lag must be at most the sequence length {steps}, got {max(lags)}")
+    batch = np.repeat(x, hidden, axis=1)  # (T, H, I): H copies of the one sequence
+    _, trace = layer.forward(batch)
+    unit = layer.state_from_memory(np.eye(hidden, dtype=dtype))  # e_j at the final memory of copy j
+    norms = np.empty(len(lags))
+    for n, k in enumerate(lags):
+        start = steps - k
+        state0 = None if start == 0 else layer.state_at(trace, start - 1)
+        tail, tail_trace = layer.run(batch[start:], state0)
+        _, _, dstate0 = layer.backprop(tail_trace, np.zeros_like(tail), unit)
+        norms[n] = np.linalg.norm(layer.memory(dstate0).astype(np.float64), 2)
+    return norms
+
+
+def measured_lag_curves(
+    scales: Sequence[float],
+    *,
+    hidden_size: int = 32,
+    steps: int = 100,
+    batch: int = 10,
+    rng: np.random.Generator | int,
+) -> np.ndarray:
+    """Mean :math:`\\|\\partial h_T / \\partial h_{T-k}\\|` of a tanh network for each weight scale.
+
+    The recurrent weights are ``scale`` times one random rotation, so their
+    largest singular value is ``scale``; the input weights and biases are the
+    default initialisation, the inputs standard normal.  The same rotation,
+    weights and inputs serve every scale.
+
+    Parameters
+    ----------
+    scales : sequence of float
+        The largest singular values to measure, each > 0.
+    hidden_size : int, default 32
+    steps : int, default 100
+        T, the longest lag measured.
+    batch : int, default 10
+        How many random input sequences the norm is averaged over.
+    rng : numpy.random.Generator or int
+
+    Returns
+    -------
+    numpy.ndarray, shape (len(scales), steps + 1)
+        Row i, column k: the mean spectral norm at lag k for ``scales[i]``.
+    """
+    scales = [check_positive_float(s, "scale") for s in scales]
+    hidden_size = check_positive_int(hidden_size, "hidden_size")
+    steps = check_positive_int(steps, "steps")
+    batch = check_positive_int(batch, "batch")
+    rng = check_rng(rng)
+    rotation = random_orthogonal(hidden_size, rng=rng)
+    base = init_params(1, hidden_size, rng=rng)
+    x = rng.normal(size=(steps, batch, 1))
+    return np.array([gradient_norm_by_lag(dict(base, weight_hh=s * rotation), x).mean(axis=1) for s in scales])
