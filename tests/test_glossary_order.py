@@ -11,7 +11,8 @@ The rule, precisely:
   of its synonyms (an ``s`` may follow, for the plural) in the chapter's prose,
   that is, the chapter with code cells, literal includes, math, inline code,
   directive options and roles removed, exactly as
-  ``tests/test_chapters.py``'s ``prose_of`` does.
+  ``tests/test_chapters.py``'s ``prose_of`` does, and with headings removed
+  too (a title announces a term; the text under it teaches it).
 * **Introduced** in a chapter means: linked with ``{term}`...``` there, or,
   in the term's home chapter, written in bold or italics (``**state**`` or
   ``*state*``), the book's way of saying "this is the word being defined".
@@ -79,7 +80,8 @@ def marked_prose(source: str) -> str:
         target = re.search(r"<([^>]+)>\s*$", text)
         return MARK.format(" ".join((target.group(1) if target else text).split()).lower())
 
-    return prose_of(re.sub(r"\{term\}`([^`]*)`", mark, source))
+    prose = prose_of(re.sub(r"\{term\}`([^`]*)`", mark, source))
+    return re.sub(r"^#+ .*$", "", prose, flags=re.M)  # headings
 
 
 def _pattern(name: str) -> str:
@@ -130,6 +132,9 @@ def test_the_rule_catches_a_planted_use():
     assert len(caught) == 1 and "'gradient'" in caught[0]
     # the state, taught in chapter "one", may be used freely in chapter "two"
     assert violations([("one", one), ("two", two_good + "\nThe hidden state.\n")], terms) == []
+    # a heading announces a term, the text under it teaches it
+    titled = "(two)=\n# The gradient\n\nThe **gradient** is defined first.\n"
+    assert violations([("one", one), ("two", titled)], terms) == []
     # code and math do not count as uses
     code = "(zero)=\n# Zero\n\n```{code-cell} python\ngradient = 1\n```\n\n$\\text{gradient}$\n"
     assert violations([("zero", code), ("one", one), ("two", two_good)], terms) == []
