@@ -11,8 +11,9 @@ The rule, precisely:
   of its synonyms (an ``s`` may follow, for the plural) in the chapter's prose,
   that is, the chapter with code cells, literal includes, math, inline code,
   directive options and roles removed, exactly as
-  ``tests/test_chapters.py``'s ``prose_of`` does, and with headings removed
-  too (a title announces a term; the text under it teaches it).
+  ``tests/test_chapters.py``'s ``prose_of`` does, and with headings and the
+  opening ``Overview`` box removed too (a title or an overview announces what
+  the chapter teaches; the text under it teaches it).
 * **Introduced** in a chapter means: linked with ``{term}`...``` there, or,
   in the term's home chapter, written in bold or italics (``**state**`` or
   ``*state*``), the book's way of saying "this is the word being defined".
@@ -80,6 +81,7 @@ def marked_prose(source: str) -> str:
         target = re.search(r"<([^>]+)>\s*$", text)
         return MARK.format(" ".join((target.group(1) if target else text).split()).lower())
 
+    source = re.sub(r"^(:{3,})\{admonition\} Overview\n.*?^\1\s*$", "", source, count=1, flags=re.S | re.M)
     prose = prose_of(re.sub(r"\{term\}`([^`]*)`", mark, source))
     return re.sub(r"^#+ .*$", "", prose, flags=re.M)  # headings
 
@@ -135,6 +137,8 @@ def test_the_rule_catches_a_planted_use():
     # a heading announces a term, the text under it teaches it
     titled = "(two)=\n# The gradient\n\nThe **gradient** is defined first.\n"
     assert violations([("one", one), ("two", titled)], terms) == []
+    overview = "(two)=\n# Two\n\n:::{admonition} Overview\nOn the gradient.\n:::\n\nThe **gradient** is defined.\n"
+    assert violations([("one", one), ("two", overview)], terms) == []
     # code and math do not count as uses
     code = "(zero)=\n# Zero\n\n```{code-cell} python\ngradient = 1\n```\n\n$\\text{gradient}$\n"
     assert violations([("zero", code), ("one", one), ("two", two_good)], terms) == []
