@@ -1,21 +1,18 @@
-"""The n-gram baseline and the helpers behind chapters 7 and 8 (rnnbook._pending_book3)."""
+"""The n-gram baseline (rnnbook.models.ngram) and the helpers behind chapters 7 and 8 (rnnbook.analysis)."""
 
 from __future__ import annotations
 
 import numpy as np
 import pytest
 
-from rnnbook._pending_book3 import (
-    NGramModel,
-    char_losses,
-    forget_gate_products,
-    long_range_positions,
-    seed_sweep,
-)
-from rnnbook.charmodel import CharModel, evaluate
-from rnnbook.lstm import LSTM, memory_jacobian_norms
-from rnnbook.memory import lag_sweep
-from rnnbook.rnn import RNN
+from rnnbook.analysis.experiments import lag_sweep, seed_sweep
+from rnnbook.analysis.gradients import forget_gate_products, memory_jacobian_norms
+from rnnbook.analysis.text import char_losses, long_range_positions
+from rnnbook.layers.lstm import LSTM
+from rnnbook.layers.rnn import RNN
+from rnnbook.models.charmodel import CharModel
+from rnnbook.models.ngram import NGramModel
+from rnnbook.training.chartrainer import evaluate
 
 # -- the n-gram model -------------------------------------------------------------
 
@@ -143,7 +140,7 @@ def test_an_open_belt_alone_is_the_whole_jacobian():
 
 
 def test_forget_gate_products_refuse_other_layers_and_long_lags():
-    with pytest.raises(TypeError, match="must be an rnnbook.lstm.LSTM, got RNN"):
+    with pytest.raises(TypeError, match="must be an rnnbook.layers.lstm.LSTM, got RNN"):
         forget_gate_products(RNN(1, 2, rng=0), np.zeros((3, 1, 1)), [1])
     with pytest.raises(ValueError, match="at most the sequence length 3"):
         forget_gate_products(LSTM(1, 2, rng=0), np.zeros((3, 1, 1)), [4])

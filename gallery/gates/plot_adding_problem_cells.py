@@ -18,7 +18,8 @@ here; the chapter runs three. (Chapter: :ref:`gates`.)
 import matplotlib.pyplot as plt
 import numpy as np
 
-from rnnbook.memory import BASELINE_MSE, adding_problem, train_on_lag
+from rnnbook.analysis.experiments import train_on_lag
+from rnnbook.data.synthetic import BASELINE_MSE, adding_problem
 
 x, y = adding_problem(2, 40, rng=0)
 marked = np.flatnonzero(x[:, 0, 1])
@@ -30,7 +31,7 @@ print(f"sequence 0: marked steps {marked.tolist()}, values {x[marked, 0, 0].roun
 # Same data, same optimiser (Adam with the gradient norm clipped to 1), same
 # number of steps, about the same number of weights: only the recurrent layer
 # differs. ``train_on_lag`` draws the data, builds a
-# :class:`rnnbook.memory.SequenceRegressor` with the chosen cell and trains it.
+# :class:`rnnbook.models.regressor.SequenceRegressor` with the chosen cell and trains it.
 settings = dict(n_train=2000, n_test=500, epochs=20, batch_size=50, lr=1e-2, max_norm=1.0)
 hidden = {"rnn": 34, "lstm": 16, "gru": 19}
 runs = {}
