@@ -4,7 +4,7 @@
   every next character of one text;
 - :func:`long_range_positions`: where in Python source a character can only be
   guessed by remembering something far back (closing brackets and quotes,
-  indentation after a colon), found with :mod:`tokenize`.
+  indentation after a colon), found with Python's ``tokenize`` module.
 """
 
 from __future__ import annotations
@@ -50,7 +50,7 @@ def long_range_positions(source: str, min_distance: int) -> dict[str, np.ndarray
     Parameters
     ----------
     source : str
-        Python source that :mod:`tokenize` can read.
+        Python source that the ``tokenize`` module can read.
     min_distance : int
         How far back (in characters) the opening must lie.
 
