@@ -17,8 +17,19 @@ import numpy as np
 import pytest
 from test_cli import SMALL, assert_one_line_error, rnnbook, text_file, trained_run  # noqa: F401 (fixtures)
 
-from rnnbook import GRU, LSTM, RNN, SGD, Adam, backprop_through_time, clip_gradients, fit, global_norm, init_params
-from rnnbook import softmax, step
+from rnnbook import (
+    GRU,
+    LSTM,
+    RNN,
+    SGD,
+    Adam,
+    backprop_through_time,
+    clip_gradients,
+    fit,
+    global_norm,
+    init_params,
+    softmax,
+)
 from rnnbook.data.encoding import Vocabulary
 from rnnbook.models.charmodel import CharModel, sample
 from rnnbook.models.classifiers import SequenceClassifier
@@ -69,22 +80,6 @@ def test_init_state_checks_the_batch(cls, batch, error):
     # and 0 an empty state that forward() would then refuse.
     with pytest.raises(error, match="batch"):
         cls(4, 3, rng=0).init_state(batch)
-
-
-def test_step_function_refuses_a_list():
-    # rnnbook.step (the state equation) silently turned a list into an array.
-    params = init_params(4, 3, rng=0)
-    with pytest.raises(TypeError, match=r"x must be a numpy array.*list"):
-        step([[0.0] * 4] * 2, np.zeros((2, 3)), **params)
-
-
-def test_step_function_names_a_wrong_input_size():
-    # It was numpy's "matmul: Input operand 1 has a mismatch in its core dimension 0 ...".
-    params = init_params(4, 3, rng=0)
-    with pytest.raises(ValueError, match=r"x must have shape \(\*, 4\), got \(2, 5\)"):
-        step(np.zeros((2, 5)), np.zeros((2, 3)), **params)
-    with pytest.raises(ValueError, match=r"state must have shape \(2, 3\), got \(2, 4\)"):
-        step(np.zeros((2, 4)), np.zeros((2, 4)), **params)
 
 
 @pytest.mark.parametrize(("gates", "error"), [(0, ValueError), (-1, ValueError), (1.5, TypeError)])

@@ -64,7 +64,15 @@ def _load_text(path: str | None) -> tuple[str, str]:
     """The text and a description of where it came from."""
     if path is None:
         return builtin_corpus(), "built-in corpus"
-    return read_text(path), str(Path(path).resolve())
+    return read_text(path), _absolute(path)
+
+
+def _absolute(path: str) -> str:
+    """``path`` made absolute, its symbolic links resolved where they can be (read_text reports a loop)."""
+    try:
+        return str(Path(path).resolve())
+    except (OSError, RuntimeError):  # Python < 3.13 raises RuntimeError for a symbolic link loop
+        return str(Path(path).absolute())
 
 
 def _sha256(text: str) -> str:
@@ -88,7 +96,7 @@ def resolve_settings(args: argparse.Namespace, out: Path) -> tuple[dict, checkpo
         if args.steps is None and args.minutes:
             settings["steps"] = None
         settings["minutes"] = args.minutes
-        settings["text_path"] = None if args.text is None else str(Path(args.text).resolve())
+        settings["text_path"] = None if args.text is None else _absolute(args.text)
         return settings, None
     record = checkpoint.read_record(checkpoint.load_metadata(out))
     if record.settings is None:

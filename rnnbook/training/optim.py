@@ -11,12 +11,13 @@ from __future__ import annotations
 
 import numpy as np
 
-from rnnbook._validation import check_positive_float
+from rnnbook._validation import check_params_dict, check_positive_float
 from rnnbook.layers.base import Params
 
 
 def global_norm(grads: Params) -> float:
     """The Euclidean norm of all gradients taken together, as one long vector."""
+    check_params_dict(grads, "grads")
     return float(np.sqrt(sum(float(np.vdot(g, g)) for g in grads.values())))
 
 
@@ -69,6 +70,8 @@ class Optimizer:
 
     def step(self, params: Params, grads: Params) -> None:
         """Update every array of ``params`` in place from ``grads`` (same keys, shapes)."""
+        check_params_dict(params, "params")
+        check_params_dict(grads, "grads")
         if set(params) != set(grads):
             raise ValueError(
                 f"grads must have the same names as params; missing {sorted(set(params) - set(grads))}, "
