@@ -10,12 +10,16 @@ names what was expected and what was given (or, for the command, one line
 
 from __future__ import annotations
 
+import errno
 import json
+import os
 import shutil
+import signal
 
 import numpy as np
 import pytest
 from test_cli import SMALL, assert_one_line_error, rnnbook, text_file, trained_run  # noqa: F401 (fixtures)
+from test_cli_reliability import finish, popen, step_of, wait_for_line
 
 from rnnbook import (
     GRU,
@@ -181,3 +185,51 @@ def test_checkpoint_with_a_huge_integer_number(trained_run, tmp_path, key):  # n
     checkpoint.save(run, arrays, json.loads(json.dumps(meta)))
     result = rnnbook("train", "--resume", "--out", run, "--steps", "42", *SMALL)
     assert_one_line_error(result, "invalid metadata", f"trainer.{key}")
+
+
+def test_sighup_saves_like_ctrl_c(text_file, tmp_path):  # noqa: F811 (fixture)
+    # Closing the terminal (or an ssh session dropping) sends SIGHUP, whose default action killed the
+    # trainer at once: every step since the last checkpoint was lost (here, all of them).
+    proc = popen("train", text_file, "--out", tmp_path / "r", "--steps", "100000", "--checkpoint-every", "100000",
+                 *SMALL, "--print-every", "1")
+    try:
+        wait_for_line(proc, "step 8/")
+        proc.send_signal(signal.SIGHUP)
+    finally:
+        out, err = finish(proc)
+    assert proc.returncode == 129, err
+    assert "Traceback" not in err
+    assert "at step" in out and "SIGHUP" in out
+    assert step_of(tmp_path / "r") >= 8
+
+
+def test_resume_help_names_what_may_change(text_file, tmp_path):  # noqa: F811 (fixture)
+    # The help said "(only --lr may change)", yet a resumed run takes a new budget too.
+    help_text = " ".join(rnnbook("train", "--help").stdout.split())
+    resume_help = help_text.rsplit("--resume", 1)[1].split("--model")[0]
+    out = tmp_path / "r"
+    assert rnnbook("train", text_file, "--out", out, "--steps", "4", *SMALL).returncode == 0
+    assert rnnbook("train", "--resume", "--out", out, "--steps", "6", *SMALL).returncode == 0
+    assert step_of(out) == 6
+    assert "--steps" in resume_help and "--minutes" in resume_help, resume_help
+
+
+def test_console_survives_a_hung_up_terminal():
+    # After SIGHUP the terminal is gone and a write fails with EIO, which is not a broken pipe:
+    # the OSError escaped Console.print, so the trainer stopped on its next progress line.
+    from rnnbook.cli.runtime import Console
+
+    class HungUp:
+        def write(self, text):
+            raise OSError(errno.EIO, os.strerror(errno.EIO))
+
+        def flush(self):
+            pass
+
+        def fileno(self):
+            raise OSError(errno.EBADF, "no file descriptor")
+
+    console = Console(HungUp())
+    console.print("step 1")
+    console.print("step 2")
+    assert console.closed

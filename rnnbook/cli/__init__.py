@@ -12,8 +12,8 @@
 ``train`` holds out the last 10% of the text for validation, prints a progress
 line (step, training and validation loss in nats per character, characters per
 second, time left) and now and then a sample, and checkpoints the run into
-``DIR`` every ``--checkpoint-every`` steps, at the end, and on Ctrl-C or
-SIGTERM (then it exits with status 130 or 143).  ``DIR`` is checked (created
+``DIR`` every ``--checkpoint-every`` steps, at the end, and on Ctrl-C, SIGTERM or
+SIGHUP (then it exits with status 130, 143 or 129).  ``DIR`` is checked (created
 if missing, writable) and locked before the first step, so a second trainer on
 it is refused; a closed standard output or a terminal that cannot show a
 character never stops the training.  ``train --resume --out DIR`` continues from the

@@ -4,7 +4,7 @@
   head -1``) or a terminal that cannot show a character never stops the
   training: after a broken pipe it prints nothing more, and what the terminal's
   encoding cannot show is replaced by ``?``.
-* :class:`StopSignals` turns the first Ctrl-C (SIGINT) or SIGTERM into a flag
+* :class:`StopSignals` turns the first Ctrl-C (SIGINT), SIGTERM or SIGHUP into a flag
   the training loop checks between steps, so that it saves before it stops.
 * :func:`open_run_folder` checks ``--out`` before the first step (created if
   missing, a writable folder) and locks it for the whole run with
@@ -28,7 +28,8 @@ from rnnbook.training import checkpoint
 
 LOCK_NAME = ".lock"
 #: The exit status after a stop by signal: 128 + the signal's number, as a shell reports it.
-EXIT_STATUS = {signal.SIGINT: 130, signal.SIGTERM: 143}
+#: SIGHUP is what a closed terminal or a dropped ssh session sends.
+EXIT_STATUS = {signal.SIGHUP: 129, signal.SIGINT: 130, signal.SIGTERM: 143}
 
 
 class Console:
@@ -46,7 +47,7 @@ class Console:
             return False
 
     def print(self, text: str = "", end: str = "\n") -> None:
-        """Print ``text``; after a broken pipe, nothing (and training goes on)."""
+        """Print ``text``; after a broken pipe or a hung-up terminal, nothing (and training goes on)."""
         if self.closed:
             return
         try:
@@ -56,7 +57,7 @@ class Console:
                 encoding = getattr(self.stream, "encoding", None) or "ascii"
                 self.stream.write((text + end).encode(encoding, errors="replace").decode(encoding))
             self.stream.flush()
-        except (BrokenPipeError, ValueError):  # ValueError: the stream was closed
+        except (OSError, ValueError):  # a broken pipe, a hung-up terminal (EIO); ValueError: the stream was closed
             self._close()
 
     def _close(self) -> None:
@@ -77,7 +78,7 @@ def warn(message: str) -> None:
 
 
 class StopSignals:
-    """Turns the first SIGINT (Ctrl-C) or SIGTERM into :attr:`received`, checked between training steps.
+    """Turns the first SIGINT (Ctrl-C), SIGTERM or SIGHUP into :attr:`received`, checked between training steps.
 
     A second signal of the same kind acts at once (the previous handler is back).
     """

@@ -9,7 +9,7 @@ resumption); a resumed run without a new budget continues towards the saved one.
 
 The run folder is checked and locked before anything else
 (:func:`rnnbook.cli.runtime.open_run_folder`); printing never stops the
-training (:class:`rnnbook.cli.runtime.Console`); SIGTERM saves like Ctrl-C.
+training (:class:`rnnbook.cli.runtime.Console`); SIGTERM and SIGHUP save like Ctrl-C.
 A run whose validation loss is still worse than guessing uniformly
 (:math:`\\ln V`) after :data:`WARMUP_STEPS` steps gets one warning on stderr
 and goes on: the checkpoint is still the user's to keep or drop.
@@ -180,7 +180,7 @@ def budget(args: argparse.Namespace, settings: dict, elapsed_before: float) -> t
 
 
 def _stopped(console: Console, received: signal.Signals, step: int, out: Path) -> int:
-    """Report a stop by signal (the checkpoint is saved); the exit status, 130 for SIGINT, 143 for SIGTERM."""
+    """Report a stop by signal (the checkpoint is saved); the exit status, 128 + the signal's number."""
     verb = "interrupted" if received == signal.SIGINT else "terminated"
     console.print(
         f"\n{verb} at step {step} by {received.name}; checkpoint saved in {out}. "
