@@ -233,3 +233,53 @@ def test_console_survives_a_hung_up_terminal():
     console.print("step 1")
     console.print("step 2")
     assert console.closed
+
+
+# -- the encoder-decoder models and the dense layer ----------------------------------------
+
+
+def test_masked_cross_entropy_refuses_a_target_outside_the_classes():
+    # IndexError: index 5 is out of bounds for axis 1 with size 3.
+    from rnnbook.models.seq2seq import masked_cross_entropy
+
+    with pytest.raises(ValueError, match=r"targets must hold class indices in \[0, 3\).*5"):
+        masked_cross_entropy(np.zeros((2, 2, 3)), np.array([[5, 1], [1, 1]]))
+
+
+@pytest.mark.parametrize("cell", ["rnn", "lstm", "gru"])
+def test_captioner_refuses_empty_targets(cell):
+    # IndexError: index 0 is out of bounds for axis 0 with size 0, from inside the teacher forcing.
+    from rnnbook.models.seq2seq import Captioner
+
+    model = Captioner(5, 4, 6, cell=cell, rng=0)
+    with pytest.raises(ValueError, match=r"targets must have at least one step, got shape \(0, 2\)"):
+        model.loss_and_grads(np.zeros((2, 5)), np.zeros((0, 2), dtype=np.int64))
+
+
+def test_accuracies_refuse_nothing_to_score():
+    # nan with a RuntimeWarning ("Mean of empty slice"), not an error naming the cause.
+    from rnnbook.models.seq2seq import sequence_accuracy, token_accuracy
+
+    with pytest.raises(ValueError, match="no sequence"):
+        sequence_accuracy(np.zeros((2, 0), dtype=np.int64), np.zeros((2, 0), dtype=np.int64))
+    with pytest.raises(ValueError, match="nothing but padding"):
+        token_accuracy(np.zeros((2, 2), dtype=np.int64), np.zeros((2, 2), dtype=np.int64))
+
+
+def test_linear_backward_names_a_wrong_gradient_shape():
+    # numpy's "matmul: Input operand 1 has a mismatch in its core dimension 0 ...".
+    from rnnbook import init_linear, linear_backward
+
+    params = init_linear(3, 2, rng=0)
+    with pytest.raises(ValueError, match=r"dy must have shape \(4, 2\).*got \(4, 5\)"):
+        linear_backward(params, np.zeros((4, 3)), np.zeros((4, 5)))
+    with pytest.raises(TypeError, match=r"dy must be a numpy array.*list"):
+        linear_backward(params, np.zeros((4, 3)), [[0.0, 0.0]] * 4)
+
+
+def test_cell_name_of_something_that_is_not_a_cell():
+    # KeyError: <class 'object'>.
+    from rnnbook.layers.registry import cell_name
+
+    with pytest.raises(TypeError, match=r"layer must be .*RNN.*got object"):
+        cell_name(object())
