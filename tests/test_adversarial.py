@@ -283,3 +283,29 @@ def test_cell_name_of_something_that_is_not_a_cell():
 
     with pytest.raises(TypeError, match=r"layer must be .*RNN.*got object"):
         cell_name(object())
+
+
+@pytest.mark.parametrize("betas", ["ab", None, (0.9, "x")])
+def test_adam_names_bad_betas(betas):
+    # "'<=' not supported between instances of 'int' and 'str'", "'NoneType' object is not iterable".
+    with pytest.raises((TypeError, ValueError), match=r"betas must be two numbers in \[0, 1\)"):
+        Adam(0.1, betas=betas)
+
+
+def test_info_does_not_replay_control_characters_from_a_checkpoint(trained_run, tmp_path):  # noqa: F811 (fixture)
+    # A crafted checkpoint's text_path went to the terminal raw: escape sequences could clear the screen,
+    # retitle the window or hide lines of the output.
+    arrays, meta = checkpoint.load(trained_run)
+    meta.pop("format_version")
+    meta["run"]["text_path"] = "/tmp/x\x1b[2J\x1b]0;pwned\x07\rfake line"
+    run = tmp_path / "run"
+    shutil.copytree(trained_run, run)
+    checkpoint.save(run, arrays, meta)
+    result = rnnbook("info", run)
+    assert result.returncode == 0, result.stderr
+    assert "\x1b" not in result.stdout and "\x07" not in result.stdout and "\r" not in result.stdout
+    assert "\\x1b[2J" in result.stdout
+    # The same path in an error message (the text is missing when resuming): one line, nothing raw.
+    result = rnnbook("train", "--resume", "--out", run, "--steps", "50")
+    assert_one_line_error(result, "\\x1b[2J")
+    assert "\x1b" not in result.stderr and "\r" not in result.stderr

@@ -33,7 +33,7 @@ from __future__ import annotations
 import sys
 
 from rnnbook.cli.commands import cmd_export, cmd_info, cmd_sample
-from rnnbook.cli.errors import PROG, CLIError
+from rnnbook.cli.errors import PROG, CLIError, printable
 from rnnbook.cli.parser import build_parser
 from rnnbook.cli.train import cmd_train
 from rnnbook.data.text import TextError
@@ -51,7 +51,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         return COMMANDS[args.command](args)
     except (CLIError, TextError, TrainingDiverged, CheckpointError) as err:
-        print(f"{PROG}: error: {err}", file=sys.stderr)
+        print(f"{PROG}: error: {printable(err)}", file=sys.stderr)
         return 1
     except KeyboardInterrupt:
         print(f"{PROG}: error: interrupted", file=sys.stderr)
@@ -65,9 +65,9 @@ def main(argv: list[str] | None = None) -> int:
     except OSError as err:
         # A full disk, a folder that cannot be written ...: one line that names the file.
         where = f"{err.filename}: " if err.filename else ""
-        print(f"{PROG}: error: {where}{err.strerror or err}", file=sys.stderr)
+        print(f"{PROG}: error: {printable(where + str(err.strerror or err))}", file=sys.stderr)
         return 1
     except (ValueError, TypeError) as err:
         # Anything else the user can cause: one line, no traceback.
-        print(f"{PROG}: error: {err}", file=sys.stderr)
+        print(f"{PROG}: error: {printable(err)}", file=sys.stderr)
         return 1

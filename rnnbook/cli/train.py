@@ -27,7 +27,7 @@ from pathlib import Path
 
 import numpy as np
 
-from rnnbook.cli.errors import CLIError
+from rnnbook.cli.errors import CLIError, printable
 from rnnbook.cli.parser import DEFAULTS, VALIDATION_FRACTION
 from rnnbook.cli.runtime import EXIT_STATUS, Console, StopSignals, open_run_folder, warn
 from rnnbook.data.encoding import Vocabulary
@@ -64,7 +64,7 @@ def _load_text(path: str | None) -> tuple[str, str]:
     """The text and a description of where it came from."""
     if path is None:
         return builtin_corpus(), "built-in corpus"
-    return read_text(path), _absolute(path)
+    return read_text(path), printable(_absolute(path))
 
 
 def _absolute(path: str) -> str:

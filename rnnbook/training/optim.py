@@ -148,8 +148,15 @@ class Adam(Optimizer):
 
     def __init__(self, lr: float = 1e-3, betas: tuple[float, float] = (0.9, 0.999), eps: float = 1e-8) -> None:
         super().__init__(lr)
-        if not all(0 <= b < 1 for b in betas) or len(betas) != 2:
-            raise ValueError(f"betas must be two numbers in [0, 1), got {betas}")
+        try:
+            valid = len(betas) == 2 and all(
+                isinstance(b, int | float | np.integer | np.floating) and not isinstance(b, bool) and 0 <= b < 1
+                for b in betas
+            )
+        except TypeError:  # no len(): not a pair at all
+            valid = False
+        if not valid:
+            raise ValueError(f"betas must be two numbers in [0, 1), got {betas!r}")
         self.betas = (float(betas[0]), float(betas[1]))
         self.eps = check_positive_float(eps, "eps")
 
