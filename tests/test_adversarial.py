@@ -15,6 +15,8 @@ import json
 import os
 import shutil
 import signal
+import subprocess
+import sys
 
 import numpy as np
 import pytest
@@ -229,7 +231,7 @@ def test_console_survives_a_hung_up_terminal():
         def fileno(self):
             raise OSError(errno.EBADF, "no file descriptor")
 
-    console = Console(HungUp())
+    console = Console(HungUp(), keep_going=True)
     console.print("step 1")
     console.print("step 2")
     assert console.closed
@@ -309,3 +311,25 @@ def test_info_does_not_replay_control_characters_from_a_checkpoint(trained_run, 
     result = rnnbook("train", "--resume", "--out", run, "--steps", "50")
     assert_one_line_error(result, "\\x1b[2J")
     assert "\x1b" not in result.stderr and "\r" not in result.stderr
+
+
+@pytest.mark.parametrize("command", ["sample", "info"])
+def test_output_to_a_full_device_is_an_error(command, trained_run):  # noqa: F811 (fixture)
+    # The text is what sample is for: writing it to a full disk must not end with status 0.
+    # (Before the fixes it did fail, with the message "No space left on device" naming no output; the SIGHUP
+    # fix first made every output error quiet, as the trainer needs, which turned this into a silent status 0.)
+    env = dict(os.environ, OMP_NUM_THREADS="1")
+    with open("/dev/full", "w") as full:
+        result = subprocess.run([sys.executable, "-m", "rnnbook", command, str(trained_run)], stdout=full,
+                                stderr=subprocess.PIPE, text=True, env=env, timeout=900)
+    assert_one_line_error(result, "standard output", "No space left on device")
+
+
+@pytest.mark.parametrize("command", ["sample", "info"])
+def test_closed_standard_output(command, trained_run):  # noqa: F811 (fixture)
+    # "rnnbook info DIR >&-" ended in a traceback: AttributeError: 'NoneType' object has no attribute 'write'.
+    env = dict(os.environ, OMP_NUM_THREADS="1")
+    result = subprocess.run([sys.executable, "-m", "rnnbook", command, str(trained_run)], stdout=None,
+                            stderr=subprocess.PIPE, text=True, env=env, timeout=900,
+                            preexec_fn=lambda: os.close(1))
+    assert_one_line_error(result, "standard output")

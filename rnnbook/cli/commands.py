@@ -65,5 +65,6 @@ def cmd_export(args: argparse.Namespace) -> int:
         model, config = export_torch(args.run, target)
     except ImportError:
         raise CLIError("export --torch needs PyTorch, which is not installed (pip install torch)") from None
-    Console().print(f"wrote {target} ({model.cell}, {model.n_layers} x {model.hidden_size}) and {config}")
+    message = f"wrote {target} ({model.cell}, {model.n_layers} x {model.hidden_size}) and {config}"
+    Console(keep_going=True).print(message)  # the files are the result: a failed message does not undo them
     return 0

@@ -293,4 +293,4 @@ def cmd_train(args: argparse.Namespace) -> int:
     """``rnnbook train``: resolve the settings, build or resume the run, train."""
     with open_run_folder(args.out, create=not args.resume) as out:
         settings, record = resolve_settings(args, out)
-        return train_loop(args, out, build_or_resume(args, out, settings, record), Console())
+        return train_loop(args, out, build_or_resume(args, out, settings, record), Console(keep_going=True))
