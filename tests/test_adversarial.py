@@ -333,3 +333,14 @@ def test_closed_standard_output(command, trained_run):  # noqa: F811 (fixture)
                             stderr=subprocess.PIPE, text=True, env=env, timeout=900,
                             preexec_fn=lambda: os.close(1))
     assert_one_line_error(result, "standard output")
+
+
+def test_resume_with_steps_already_reached(trained_run, tmp_path):  # noqa: F811 (fixture)
+    # "--resume --steps 5" on a run at step 40 trained nothing, said "done: step 40" with status 0, and
+    # saved 5 as the run's budget, so that every later plain --resume also did nothing.
+    run = tmp_path / "run"
+    shutil.copytree(trained_run, run)
+    before = (run / "checkpoint.npz").read_bytes()
+    result = rnnbook("train", "--resume", "--out", run, "--steps", "5")
+    assert_one_line_error(result, "--steps 5", "step 40")
+    assert (run / "checkpoint.npz").read_bytes() == before

@@ -237,6 +237,11 @@ def train_loop(args: argparse.Namespace, out: Path, run: Run, console: Console) 
         )
     start = time.monotonic()
     target_steps, seconds = budget(args, settings, run.elapsed_before)
+    if args.steps is not None and args.steps <= trainer.step_count:
+        raise CLIError(
+            f"--steps {args.steps} is not beyond the checkpoint's step {trainer.step_count}: there is nothing to "
+            "train; give a larger --steps"
+        )
     deadline = None if seconds is None else start + seconds
     console.print(
         f"training a {model.cell} ({model.n_layers} x {model.hidden_size}) on {run.source}: "
