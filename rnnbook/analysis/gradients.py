@@ -371,7 +371,8 @@ def forget_gate_products(layer: RecurrentLayer, x: np.ndarray, lags) -> np.ndarr
     Parameters
     ----------
     layer : rnnbook.layers.lstm.LSTM
-        A layer whose state has a cell (``"c"`` in its :meth:`state_parts`).
+        A layer whose state has a cell (``"c"`` in its
+        :meth:`~rnnbook.layers.base.RecurrentLayer.state_parts`).
     x : numpy.ndarray, shape (T, 1, I)
         One input sequence, with the layer's dtype.
     lags : sequence of int
