@@ -52,6 +52,7 @@ from rnnbook.charmodel import (
     split_text,
 )
 from rnnbook.models import CELLS
+from rnnbook.teaching.commands import add_subcommands
 
 PROG = "rnnbook"
 VALIDATION_FRACTION = 0.1
@@ -159,6 +160,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     export.add_argument("run", metavar="DIR")
     export.add_argument("--torch", required=True, metavar="FILE", help="the .pt file to write")
+    add_subcommands(sub)  # rnnbook problems, rnnbook check (the teaching kit)
     return parser
 
 
@@ -405,7 +407,7 @@ def main(argv: list[str] | None = None) -> int:
     """Run the ``rnnbook`` command with ``argv`` (default ``sys.argv[1:]``); return the exit status."""
     args = build_parser().parse_args(argv)
     try:
-        return COMMANDS[args.command](args)
+        return COMMANDS.get(args.command, getattr(args, "func", None))(args)
     except (CLIError, TextError, TrainingDiverged, checkpoint.CheckpointError) as err:
         print(f"{PROG}: error: {err}", file=sys.stderr)
         return 1
