@@ -225,7 +225,7 @@ def uniform_loss(rng: np.random.Generator) -> Draft:
 def four_shapes(rng: np.random.Generator) -> Draft:
     """The shape of each array in one of the shapes' models, read off the package's own model."""
     batch, steps_t, inputs, hidden = (int(rng.integers(lo, hi)) for lo, hi in [(2, 33), (3, 41), (2, 21), (4, 65)])
-    answers = int(rng.integers(3, 30))
+    answers = int(rng.integers(4, 30))  # the translator's vocabulary holds <pad>, <s>, </s> and at least one word
     model_rng = np.random.default_rng(0)
     x = np.zeros((steps_t, batch, inputs))
     shape = str(rng.choice(["many-to-one", "aligned many-to-many", "encoder-decoder"]))

@@ -68,7 +68,7 @@ class Report:
 def _read(path: str | Path, what: str) -> str:
     path = Path(path)
     if not path.is_file():
-        raise GradingError(f"{what} {path}: no such file")
+        raise GradingError(f"expected the {what} file {path}, found no such file")
     try:
         return path.read_text(encoding="utf-8-sig")
     except UnicodeDecodeError:
