@@ -61,10 +61,10 @@ serve: html
 	$(BIN)/python -m http.server $(PORT) --bind 127.0.0.1 --directory _build/html
 
 bench: $(VENV)/.book-ready
-	$(BIN)/python -m rnnbook.bench
+	$(BIN)/python benchmarks/bench.py
 
 lint: $(VENV)/.test-ready
-	$(BIN)/ruff check rnnbook tests gallery conf.py tools
+	$(BIN)/ruff check rnnbook tests gallery conf.py benchmarks tools
 
 clean:
 	rm -rf _build examples jupyter_execute sg_execution_times.rst

@@ -23,6 +23,7 @@ for _variable in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
 
 sys.path.insert(0, os.path.abspath("."))
 sys.path.insert(0, os.path.abspath("book/_ext"))  # rnnbook_cite: "Cite this chapter" + downloads
+sys.path.insert(0, os.path.abspath("benchmarks"))  # the benchmark's API page (book/api.md)
 import rnnbook  # noqa: E402
 
 project = "rnnbook: Recurrent Neural Networks, Explained"

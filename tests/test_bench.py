@@ -8,11 +8,14 @@ from __future__ import annotations
 
 import json
 import os
+import sys
+from pathlib import Path
 
 import numpy as np
 import pytest
 
-from rnnbook import bench
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "benchmarks"))  # the benchmark is not in the package
+import bench  # noqa: E402
 
 ROW_FIELDS = {
     "cell", "T", "B", "I", "H", "rnnbook_s", "torch_s", "loop_s", "gemm_s", "gemm_flops", "rnnbook_gflops",
@@ -23,7 +26,7 @@ ROW_FIELDS = {
 
 @pytest.fixture(scope="module")
 def quick_report(tmp_path_factory):
-    """One run of ``python -m rnnbook.bench --quick`` (with a single repeat), and its JSON."""
+    """One run of ``python benchmarks/bench.py --quick`` (with a single repeat), and its JSON."""
     out = tmp_path_factory.mktemp("bench") / "bench.json"
     status = bench.main(["--quick", "--repeats", "1", "--out", str(out)])
     return status, json.loads(out.read_text())
@@ -76,27 +79,27 @@ def _wrong_backprop(original):
 
 
 def test_cross_check_catches_a_wrong_gradient(monkeypatch):
-    import rnnbook.rnn
+    from rnnbook.layers import rnn
 
-    monkeypatch.setattr(rnnbook.rnn, "backprop_through_time", _wrong_backprop(rnnbook.rnn.backprop_through_time))
+    monkeypatch.setattr(rnn, "backprop_through_time", _wrong_backprop(rnn.backprop_through_time))
     with pytest.raises(bench.MismatchError, match=r"rnn .* relative error above .* in weight_hh"):
         bench.run(bench.QUICK_SIZES[:1], ["rnn"], repeats=1, min_time=0.0, use_torch=False)
 
 
 @pytest.mark.torch
 def test_cross_check_against_torch_catches_a_wrong_gradient(monkeypatch, torch):
-    import rnnbook.rnn
+    from rnnbook.layers import rnn
 
-    monkeypatch.setattr(rnnbook.rnn, "backprop_through_time", _wrong_backprop(rnnbook.rnn.backprop_through_time))
+    monkeypatch.setattr(rnn, "backprop_through_time", _wrong_backprop(rnn.backprop_through_time))
     # no loop: the only check left is the one against torch
     with pytest.raises(bench.MismatchError, match=r"torch: relative error above .* in weight_hh"):
         bench.run(bench.QUICK_SIZES[:1], ["rnn"], repeats=1, min_time=0.0, loop_max_states=0)
 
 
 def test_a_mismatch_stops_the_command_line(monkeypatch, tmp_path, capsys):
-    import rnnbook.rnn
+    from rnnbook.layers import rnn
 
-    monkeypatch.setattr(rnnbook.rnn, "backprop_through_time", _wrong_backprop(rnnbook.rnn.backprop_through_time))
+    monkeypatch.setattr(rnn, "backprop_through_time", _wrong_backprop(rnn.backprop_through_time))
     out = tmp_path / "b.json"
     assert bench.main(["--quick", "--cells", "rnn", "--no-torch", "--out", str(out)]) == 1
     assert "disagree" in capsys.readouterr().err
@@ -201,3 +204,15 @@ def test_threads_option_sets_the_blas_threads(tmp_path):
     assert meta["threads"] == 1 and meta["timer"] == "cpu"
     if meta["torch"] is not None:
         assert meta["torch_threads"] == 1
+
+
+def test_sampling_part_times_both_ways_on_the_same_text(tmp_path, capsys):
+    out = tmp_path / "sampling.json"
+    assert bench.main(["--sampling", "--quick", "--repeats", "1", "--out", str(out)]) == 0
+    row = json.loads(out.read_text())["sampling"]
+    # the per-step API and the sequence API draw the same characters: the same function, two ways
+    assert row["same_text"] is True
+    assert row["length"] == 50 and row["cell"] == "lstm" and row["layers"] == 2 and row["hidden"] == 128
+    assert row["step_s"] > 0 and row["sequence_s"] > 0
+    assert row["speedup"] == pytest.approx(row["sequence_s"] / row["step_s"])
+    assert "per-step API" in capsys.readouterr().out

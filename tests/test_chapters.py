@@ -71,7 +71,7 @@ def test_chapter_opens_with_label_and_overview(chapter):
 @pytest.mark.parametrize("chapter", CHAPTERS, ids=lambda p: p.stem)
 def test_chapter_has_its_ingredients(chapter):
     source = chapter.read_text(encoding="utf-8")
-    assert re.search(r"\{literalinclude\} \.\./\.\./rnnbook/\w+\.py\n(:\w+:.*\n)*:pyobject:", source), (
+    assert re.search(r"\{literalinclude\} \.\./\.\./rnnbook/(\w+/)*\w+\.py\n(:\w+:.*\n)*:pyobject:", source), (
         f"{chapter.name} must show rnnbook's own source with literalinclude :pyobject:"
     )
     assert re.search(r"\{glue:figure\}[^\n]*\n(:\w+:.*\n)*", source), f"{chapter.name} has no figure glued from code"

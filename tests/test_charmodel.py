@@ -8,22 +8,14 @@ import math
 import numpy as np
 import pytest
 
-from rnnbook import checkpoint
-from rnnbook.charmodel import (
-    BUILTIN_FILES,
-    CharModel,
-    CharTrainer,
-    TextError,
-    Vocabulary,
-    builtin_corpus,
-    evaluate,
-    read_text,
-    sample,
-    split_text,
-)
-from rnnbook.gradcheck import check_gradients
-from rnnbook.losses import softmax
-from rnnbook.models import CELLS
+from rnnbook.analysis.gradcheck import check_gradients
+from rnnbook.data.encoding import Vocabulary
+from rnnbook.data.text import BUILTIN_FILES, TextError, builtin_corpus, read_text, split_text
+from rnnbook.layers.registry import CELLS
+from rnnbook.models.charmodel import CharModel, sample
+from rnnbook.training import checkpoint
+from rnnbook.training.chartrainer import CharTrainer, evaluate
+from rnnbook.training.losses import softmax
 
 TEXT = "the cat sat on the mat. the dog sat on the log.\n" * 40
 
@@ -33,8 +25,7 @@ TEXT = "the cat sat on the mat. the dog sat on the log.\n" * 40
 def test_gradients_match_finite_differences(cell, layers, rng):
     model = CharModel(6, 5, cell=cell, layers=layers, rng=0, dtype=np.float64)
     ids, targets = rng.integers(0, 6, (7, 3)), rng.integers(0, 6, (7, 3))
-    model.loss_and_grads(ids, targets)
-    state0 = model.final_state  # a non-zero carried state, as in truncated BPTT
+    state0 = model.run(ids)[3]  # a non-zero carried state, as in truncated BPTT
     loss, grads = model.loss_and_grads(ids, targets, state0)
     errors = check_gradients(lambda: model.loss_and_grads(ids, targets, state0)[0], model.params, grads)
     assert max(errors.values()) < 1e-6, errors

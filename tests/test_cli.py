@@ -12,8 +12,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from rnnbook import checkpoint
-from rnnbook.models import CELLS
+from rnnbook.layers.registry import CELLS
+from rnnbook.training import checkpoint
 
 ROOT = Path(__file__).resolve().parents[1]
 SMALL = ["--hidden", "16", "--seq-len", "16", "--batch", "4", "--print-every", "5"]

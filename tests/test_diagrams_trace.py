@@ -6,8 +6,7 @@ import numpy as np
 import pytest
 
 from rnnbook import RNN, SequenceClassifier
-from rnnbook.rnn import init_params, unroll
-from rnnbook.trace import (
+from rnnbook.analysis.trace import (
     StateTrace,
     chain_parameter_count,
     count_parameters,
@@ -15,9 +14,11 @@ from rnnbook.trace import (
     pulse_response,
     trace_states,
 )
+from rnnbook.layers.base import init_params
+from rnnbook.layers.rnn import unroll
 
 plt = pytest.importorskip("matplotlib.pyplot", reason="the diagram tests need matplotlib (rnnbook[plot])")
-from rnnbook import diagrams  # noqa: E402  (after the importorskip: it draws with matplotlib)
+from rnnbook.analysis import diagrams  # noqa: E402  (after the importorskip: it draws with matplotlib)
 
 
 @pytest.fixture

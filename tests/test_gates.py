@@ -6,11 +6,12 @@ import numpy as np
 import pytest
 
 from rnnbook import RNN, SequenceClassifier, check_gradients, numerical_gradient
-from rnnbook import gru as gru_module
-from rnnbook import lstm as lstm_module
-from rnnbook.gru import GRU
-from rnnbook.lstm import LSTM
-from rnnbook.rnn import init_params
+from rnnbook.analysis.gradients import memory_jacobian_norms
+from rnnbook.layers import gru as gru_module
+from rnnbook.layers import lstm as lstm_module
+from rnnbook.layers.base import init_params
+from rnnbook.layers.gru import GRU
+from rnnbook.layers.lstm import LSTM
 
 SHAPES = [  # (T, B, I, H): include T=1, batch 1 and hidden size 1
     (1, 1, 1, 1),
@@ -110,7 +111,9 @@ def test_lstm_is_its_equations(rng):
         h = sigmoid(o) * np.tanh(c)
         np.testing.assert_allclose(states[t], h, rtol=1e-12, atol=1e-14)
         np.testing.assert_allclose(trace.cells[t], c, rtol=1e-12, atol=1e-14)
-    h_last, c_last = trace.final_state
+    layer = LSTM(2, hidden, rng=0)
+    layer.params = params
+    h_last, c_last = layer.final_state(trace)
     assert np.array_equal(h_last, states[-1]) and np.array_equal(c_last, trace.cells[-1])
 
 
@@ -170,7 +173,7 @@ def test_lstm_equal_to_torch(torch, nonzero_state0, rng):
     states, trace = layer.forward(x, (h0, c0))
     grads, dx, (dh0, dc0) = layer.backward(trace, weights.copy(), cell_weights.copy())
     assert_close(states, out.detach().numpy(), "states")
-    assert_close(layer.final_state(states), hn[0].detach().numpy(), "h_T")
+    assert_close(layer.output(layer.final_state(trace)), hn[0].detach().numpy(), "h_T")
     assert_close(trace.cells[-1], cn[0].detach().numpy(), "c_T")
     assert set(grads) == {"weight_ih", "weight_hh", "bias_ih", "bias_hh"}
     for name, g in grads.items():
@@ -198,7 +201,7 @@ def test_gru_equal_to_torch(torch, nonzero_state0, rng):
     states, trace = layer.forward(x, h0)
     grads, dx, dh0 = layer.backward(trace, weights.copy())
     assert_close(states, out.detach().numpy(), "states")
-    assert_close(layer.final_state(states), hn[0].detach().numpy(), "h_T")
+    assert_close(layer.output(layer.final_state(trace)), hn[0].detach().numpy(), "h_T")
     for name, g in grads.items():
         assert_close(g, getattr(ref, f"{name}_l0").grad.numpy(), name)
     assert_close(dx, tx.grad.numpy(), "dx")
@@ -375,7 +378,7 @@ def test_memory_jacobian_norms_match_finite_differences(cls, rng):
     layer = cls(2, 3, rng=rng)
     x = rng.normal(size=(6, 1, 2))
     lags = [1, 3, 6]
-    norms = lstm_module.memory_jacobian_norms(layer, x, lags)
+    norms = memory_jacobian_norms(layer, x, lags)
     assert norms.shape == (3,)
     for k, norm in zip(lags, norms, strict=True):
         np.testing.assert_allclose(norm, numerical_jacobian_norm(layer, x, k), rtol=1e-6)
@@ -390,25 +393,25 @@ def test_memory_jacobian_norms_of_a_perfect_memory():
     layer.params["weight_hh"][:] = 0.0
     layer.params["bias_ih"][0:2] = -40.0  # input gate shut
     layer.params["bias_ih"][2:4] = 40.0  # forget gate open
-    norms = lstm_module.memory_jacobian_norms(layer, np.zeros((30, 1, 1)), [1, 10, 30])
+    norms = memory_jacobian_norms(layer, np.zeros((30, 1, 1)), [1, 10, 30])
     np.testing.assert_allclose(norms, 1.0, rtol=1e-12)
 
 
 def test_memory_jacobian_norms_rejects_bad_lags():
     layer = LSTM(2, 3, rng=0)
     with pytest.raises(ValueError, match="every lag must be at most the sequence length 4, got 5"):
-        lstm_module.memory_jacobian_norms(layer, np.zeros((4, 1, 2)), [1, 5])
+        memory_jacobian_norms(layer, np.zeros((4, 1, 2)), [1, 5])
     with pytest.raises(ValueError, match=r"x must have shape \(\*, 1, 2\), got \(4, 2, 2\)"):
-        lstm_module.memory_jacobian_norms(layer, np.zeros((4, 2, 2)), [1])
+        memory_jacobian_norms(layer, np.zeros((4, 2, 2)), [1])
 
 
 def test_memory_jacobian_norms_agree_with_chapter_six_for_the_rnn(rng):
     """For a vanilla RNN the memory is the state, so the norms must equal gradients.gradient_norm_by_lag."""
-    from rnnbook.gradients import gradient_norm_by_lag
+    from rnnbook.analysis.gradients import gradient_norm_by_lag
 
     layer = RNN(2, 5, rng=rng)
     x = rng.normal(size=(12, 1, 2))
     lags = list(range(1, 13))
     np.testing.assert_allclose(
-        lstm_module.memory_jacobian_norms(layer, x, lags), gradient_norm_by_lag(layer.params, x)[1:, 0], rtol=1e-10
+        memory_jacobian_norms(layer, x, lags), gradient_norm_by_lag(layer.params, x)[1:, 0], rtol=1e-10
     )

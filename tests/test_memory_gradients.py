@@ -6,7 +6,8 @@ import numpy as np
 import pytest
 
 from rnnbook import SGD, check_gradients
-from rnnbook.gradients import (
+from rnnbook.analysis.experiments import lag_sweep, solved_fraction, train_on_lag
+from rnnbook.analysis.gradients import (
     GAMMA,
     gradient_norm_by_lag,
     pascanu_bound,
@@ -15,17 +16,11 @@ from rnnbook.gradients import (
     state_jacobians,
     truncated_backprop_through_time,
 )
-from rnnbook.memory import (
-    BASELINE_MSE,
-    SequenceRegressor,
-    adding_problem,
-    copy_task,
-    lag_sweep,
-    solved_fraction,
-    train_on_lag,
-    train_regressor,
-)
-from rnnbook.rnn import Trace, backprop_through_time, init_params, unroll
+from rnnbook.data.synthetic import BASELINE_MSE, adding_problem, copy_task
+from rnnbook.layers.base import init_params
+from rnnbook.layers.rnn import Trace, backprop_through_time, unroll
+from rnnbook.models.regressor import SequenceRegressor
+from rnnbook.training.loop import train_regressor
 
 # -- the adding problem ------------------------------------------------------------
 

@@ -8,7 +8,8 @@ import numpy as np
 import pytest
 
 from rnnbook import Adam, MLPClassifier, SequenceClassifier, accuracy, fit
-from rnnbook.data import (
+from rnnbook.analysis.gradcheck import check_gradients
+from rnnbook.data.datasets import (
     DIGIT_NAMES,
     MONTHS,
     NEGATIVE,
@@ -17,7 +18,6 @@ from rnnbook.data import (
     NOT_SENTIMENT,
     POSITIVE,
     TAGS,
-    Vocabulary,
     bag_of_words,
     date_tokens,
     date_vocabularies,
@@ -28,8 +28,8 @@ from rnnbook.data import (
     sentiment_sentences,
     sentiment_vocabulary,
 )
-from rnnbook.gradcheck import check_gradients
-from rnnbook.shapes import (
+from rnnbook.data.encoding import Vocabulary
+from rnnbook.models.seq2seq import (
     Captioner,
     SequenceTagger,
     Translator,
@@ -223,13 +223,13 @@ def _max_gradient_error(model, x, y) -> float:
 TARGETS = np.array([[3, 4, 5], [6, 2, 6], [2, 0, 4], [0, 0, 2]])
 
 
-@pytest.mark.parametrize("cell", ["rnn", "gru"])
+@pytest.mark.parametrize("cell", ["rnn", "lstm", "gru"])
 def test_captioner_gradients(cell, rng):
     model = Captioner(6, 5, 7, cell=cell, rng=0)
     assert _max_gradient_error(model, rng.normal(size=(3, 6)), TARGETS) < 1e-6
 
 
-@pytest.mark.parametrize("cell", ["rnn", "gru"])
+@pytest.mark.parametrize("cell", ["rnn", "lstm", "gru"])
 @pytest.mark.parametrize("feed_context", [True, False])
 def test_translator_gradients(cell, feed_context, rng):
     model = Translator(4, 5, 7, cell=cell, feed_context=feed_context, rng=0)
@@ -270,6 +270,21 @@ def test_generate_shapes(rng):
     assert Translator(4, 5, 7, rng=0).generate(rng.normal(size=(5, 3, 4)), 6).shape == (6, 3)
 
 
+@pytest.mark.parametrize("cell", ["rnn", "lstm", "gru"])
+def test_greedy_generation_is_teacher_forcing_on_its_own_output(cell, rng):
+    # generate() runs the decoder one step at a time; logits() runs it over the whole sequence.
+    # Fed its own greedy tokens, the teacher-forced pass must pick every one of them again.
+    captioner = Captioner(6, 5, 7, cell=cell, rng=0)
+    images = rng.normal(size=(3, 6))
+    tokens = captioner.generate(images, 5)
+    np.testing.assert_array_equal(captioner.logits(images, tokens).argmax(axis=-1), tokens)
+    for feed_context in (True, False):
+        translator = Translator(4, 5, 7, cell=cell, feed_context=feed_context, rng=0)
+        source = rng.normal(size=(5, 3, 4))
+        tokens = translator.generate(source, 6)
+        np.testing.assert_array_equal(translator.logits(source, tokens).argmax(axis=-1), tokens)
+
+
 def test_sequence_and_token_accuracy():
     targets = np.array([[3, 3, 3], [2, 4, 2], [0, 2, 0]])
     predicted = np.array([[3, 3, 4], [2, 4, 2], [5, 5, 0]])  # column 0 right up to its end; 1 misses the end
@@ -282,8 +297,8 @@ def test_sequence_and_token_accuracy():
 
 
 def test_models_bad_input(rng):
-    with pytest.raises(ValueError, match="cell must be one of 'rnn', 'gru'.*an LSTM carries two"):
-        Translator(4, 5, 7, cell="lstm", rng=0)
+    with pytest.raises(ValueError, match="cell must be one of 'rnn', 'lstm', 'gru', got 'transformer'"):
+        Translator(4, 5, 7, cell="transformer", rng=0)
     with pytest.raises(ValueError, match="bos and pad must be different tokens"):
         Captioner(6, 5, 7, bos=0, pad=0, rng=0)
     with pytest.raises(ValueError, match=r"pad must be a token index in \[0, 7\), got 9"):

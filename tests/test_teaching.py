@@ -20,7 +20,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from rnnbook.gradcheck import numerical_gradient
+from rnnbook.analysis.gradcheck import numerical_gradient
 from rnnbook.teaching import CHAPTERS, KINDS, GradingError, check, make_sheet, write_sheet
 from rnnbook.teaching.grading import grade, load_key
 from rnnbook.teaching.problems import resolve_chapter

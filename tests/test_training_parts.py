@@ -26,7 +26,8 @@ from rnnbook import (
     softmax,
     softmax_cross_entropy,
 )
-from rnnbook.tasks import first_symbol, one_hot
+from rnnbook.data.encoding import one_hot
+from rnnbook.data.synthetic import first_symbol
 
 
 def test_softmax_cross_entropy_gradient(rng):

@@ -17,7 +17,8 @@ sequences of 50 steps. Only the gated ones get past the "answer 1" baseline.
 import matplotlib.pyplot as plt
 import numpy as np
 
-from rnnbook.memory import BASELINE_MSE, adding_problem, train_on_lag
+from rnnbook.analysis.experiments import train_on_lag
+from rnnbook.data.synthetic import BASELINE_MSE, adding_problem
 
 x, y = adding_problem(2, 50, rng=0)
 marked = np.flatnonzero(x[:, 0, 1])
@@ -28,7 +29,7 @@ print(f"sequence 0: marked steps {marked.tolist()}, values {x[marked, 0, 0].roun
 # ----------------------------------
 # Same data, same optimiser (Adam with the gradient norm clipped to 1), same
 # number of steps: only the recurrent layer differs. ``train_on_lag`` draws the
-# data, builds a :class:`rnnbook.memory.SequenceRegressor` with the chosen
+# data, builds a :class:`rnnbook.models.regressor.SequenceRegressor` with the chosen
 # cell and trains it.
 settings = dict(hidden_size=16, n_train=2000, n_test=500, epochs=30, batch_size=50, lr=1e-2, max_norm=1.0)
 runs = {}

@@ -10,7 +10,7 @@ start more and more open. (Chapter: :ref:`gates`.)
 # %%
 # The measurement
 # ---------------
-# :func:`rnnbook.lstm.memory_jacobian_norms` returns, for each lag k, the
+# :func:`rnnbook.analysis.gradients.memory_jacobian_norms` returns, for each lag k, the
 # largest singular value of the Jacobian of the final memory with respect to the
 # memory k steps back: the cell for an LSTM, the state for a vanilla RNN. It
 # is the factor by which a learning signal is scaled on its way back k steps.
@@ -18,8 +18,9 @@ import matplotlib.pyplot as plt
 import numpy as np
 
 from rnnbook import RNN
-from rnnbook.lstm import LSTM, memory_jacobian_norms
-from rnnbook.memory import adding_problem
+from rnnbook.analysis.gradients import memory_jacobian_norms
+from rnnbook.data.synthetic import adding_problem
+from rnnbook.layers.lstm import LSTM
 
 hidden = 16
 x, _ = adding_problem(1, 100, rng=1)

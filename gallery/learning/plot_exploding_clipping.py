@@ -17,8 +17,10 @@ import matplotlib.pyplot as plt
 import numpy as np
 
 from rnnbook import SGD
-from rnnbook.gradients import random_orthogonal
-from rnnbook.memory import BASELINE_MSE, SequenceRegressor, adding_problem, train_regressor
+from rnnbook.analysis.gradients import random_orthogonal
+from rnnbook.data.synthetic import BASELINE_MSE, adding_problem
+from rnnbook.models.regressor import SequenceRegressor
+from rnnbook.training.loop import train_regressor
 
 x_train, y_train = adding_problem(2000, 10, rng=1)
 x_test, y_test = adding_problem(500, 10, rng=2)
@@ -34,7 +36,7 @@ def exploding_model():
 # Train twice
 # -----------
 # Same model, data and learning rate; the only difference is ``max_norm``.
-# :func:`rnnbook.memory.train_regressor` records every gradient norm and stops
+# :func:`rnnbook.training.loop.train_regressor` records every gradient norm and stops
 # cleanly when the loss or gradient stops being a finite number.
 logs = {}
 for max_norm in (None, 1.0):

@@ -3,7 +3,7 @@ Checking a gradient you wrote yourself
 ======================================
 
 Write a small recurrent function and its gradient by hand, then let
-:mod:`rnnbook.gradcheck` compare it with finite differences, and see what a bug
+:mod:`rnnbook.analysis.gradcheck` compare it with finite differences, and see what a bug
 looks like. (Chapter: :ref:`learning-through-time`.)
 """
 
@@ -18,7 +18,7 @@ looks like. (Chapter: :ref:`learning-through-time`.)
 import matplotlib.pyplot as plt
 import numpy as np
 
-from rnnbook.gradcheck import check_gradients, numerical_gradient
+from rnnbook.analysis.gradcheck import check_gradients, numerical_gradient
 
 rng = np.random.default_rng(0)
 hidden = 4
@@ -46,7 +46,7 @@ def gradient(buggy=False):
 # %%
 # Compare with finite differences
 # -------------------------------
-# :func:`rnnbook.gradcheck.check_gradients` nudges every entry of ``W`` by
+# :func:`rnnbook.analysis.gradcheck.check_gradients` nudges every entry of ``W`` by
 # :math:`\pm 10^{-6}` and returns the relative error per array. A correct
 # gradient agrees to about ten digits; the buggy one is off by a large
 # fraction of its size.

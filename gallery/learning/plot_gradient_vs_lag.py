@@ -17,8 +17,8 @@ bound of Pascanu, Mikolov and Bengio. (Chapter: :ref:`vanishing-gradients`.)
 import matplotlib.pyplot as plt
 import numpy as np
 
-from rnnbook.gradients import gradient_norm_by_lag, pascanu_bound, random_orthogonal, rescale_to_singular_value
-from rnnbook.rnn import init_params
+from rnnbook.analysis.gradients import gradient_norm_by_lag, pascanu_bound, random_orthogonal, rescale_to_singular_value
+from rnnbook.layers.base import init_params
 
 hidden, steps, batch = 32, 60, 20
 rng = np.random.default_rng(0)
@@ -29,7 +29,7 @@ x = rng.normal(size=(steps, batch, 1))
 # %%
 # Measure and plot
 # ----------------
-# :func:`rnnbook.gradients.gradient_norm_by_lag` multiplies the per-step
+# :func:`rnnbook.analysis.gradients.gradient_norm_by_lag` multiplies the per-step
 # Jacobians from the last step backwards and records the spectral norm after
 # each one. The dotted lines are :math:`\lambda_1^{T-k}`, the bound for tanh:
 # no solid curve may cross its dotted line.

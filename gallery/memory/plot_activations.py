@@ -15,7 +15,7 @@ can explode, with sigmoid it forgets fast. (Chapter: :ref:`state-equation`.)
 import matplotlib.pyplot as plt
 import numpy as np
 
-from rnnbook.trace import pulse_response
+from rnnbook.analysis.trace import pulse_response
 
 base = np.array([[0.9, 0.4], [0.3, 0.8]])
 print("eigenvalues of the large memory weights:", np.linalg.eigvals(base))
@@ -26,7 +26,7 @@ steps = 30
 # %%
 # Run the pulse
 # -------------
-# :func:`rnnbook.trace.pulse_response` unrolls the network over an input that is
+# :func:`rnnbook.analysis.trace.pulse_response` unrolls the network over an input that is
 # 1 at the first step and 0 afterwards. Comparing with the run without a pulse
 # tells how much of the pulse the state still holds.
 fig, axes = plt.subplots(2, 3, figsize=(10, 5.5), sharex=True)

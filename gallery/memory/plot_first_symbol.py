@@ -14,7 +14,7 @@ symbol came first? Only the one with a state can answer. (Chapter: :ref:`why-mem
 import matplotlib.pyplot as plt
 
 from rnnbook import Adam, MLPClassifier, SequenceClassifier, accuracy, fit
-from rnnbook.tasks import first_symbol
+from rnnbook.data.synthetic import first_symbol
 
 x_train, y_train = first_symbol(2000, 10, 4, rng=0)
 x_test, y_test = first_symbol(500, 10, 4, rng=1)

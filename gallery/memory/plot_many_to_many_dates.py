@@ -16,8 +16,8 @@ import matplotlib.pyplot as plt
 import numpy as np
 
 from rnnbook import Adam, fit
-from rnnbook.data import date_tokens, date_vocabularies, dates
-from rnnbook.shapes import Translator, sequence_accuracy
+from rnnbook.data.datasets import date_tokens, date_vocabularies, dates
+from rnnbook.models.seq2seq import Translator, sequence_accuracy
 
 said, iso = date_vocabularies()
 written_train, iso_train = dates(3000, rng=0)

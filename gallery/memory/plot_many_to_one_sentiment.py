@@ -16,9 +16,9 @@ import matplotlib.pyplot as plt
 import numpy as np
 
 from rnnbook import Adam, MLPClassifier, SequenceClassifier, fit, softmax
-from rnnbook.data import NO_NOT, bag_of_words, sentiment_sentences, sentiment_vocabulary
-from rnnbook.linear import linear_forward
-from rnnbook.models import split
+from rnnbook.data.datasets import NO_NOT, bag_of_words, sentiment_sentences, sentiment_vocabulary
+from rnnbook.layers.base import split
+from rnnbook.layers.linear import linear_forward
 
 words = sentiment_vocabulary()
 reviews_train, verdicts_train, _ = sentiment_sentences(2000, rng=0)

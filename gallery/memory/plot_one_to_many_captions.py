@@ -15,8 +15,9 @@ digit's name one letter at a time, feeding back each letter it wrote. (Chapter: 
 import matplotlib.pyplot as plt
 
 from rnnbook import Adam, fit, softmax
-from rnnbook.data import DIGIT_NAMES, Vocabulary, digit_images
-from rnnbook.shapes import Captioner, sequence_accuracy
+from rnnbook.data.datasets import DIGIT_NAMES, digit_images
+from rnnbook.data.encoding import Vocabulary
+from rnnbook.models.seq2seq import Captioner, sequence_accuracy
 
 images_train, digits_train = digit_images(3000, rng=0)
 images_test, digits_test = digit_images(500, rng=1)

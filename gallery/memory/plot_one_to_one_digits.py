@@ -15,7 +15,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 
 from rnnbook import Adam, MLPClassifier, accuracy, fit
-from rnnbook.data import digit_glyphs, digit_images
+from rnnbook.data.datasets import digit_glyphs, digit_images
 
 images_train, digits_train = digit_images(3000, rng=0)
 images_test, digits_test = digit_images(1000, rng=1)

@@ -10,23 +10,24 @@ the sequence. (Chapter: :ref:`chain`.)
 # %%
 # Rolled up and unrolled
 # ----------------------
-# :func:`rnnbook.diagrams.draw_rolled_and_unrolled` draws box A with its loop
+# :func:`rnnbook.analysis.diagrams.draw_rolled_and_unrolled` draws box A with its loop
 # arrow, then the same network unrolled over five steps. Every copy has the
 # same colour: it is the same network, with the same weights.
 import matplotlib.pyplot as plt
 import numpy as np
 
-from rnnbook.diagrams import draw_rolled_and_unrolled, draw_unrolled
-from rnnbook.rnn import init_params, step, unroll
-from rnnbook.trace import chain_parameter_count, count_parameters
+from rnnbook.analysis.diagrams import draw_rolled_and_unrolled, draw_unrolled
+from rnnbook.analysis.trace import chain_parameter_count, count_parameters
+from rnnbook.layers.base import init_params
+from rnnbook.layers.rnn import step, unroll
 
 draw_rolled_and_unrolled(steps=5)
 
 # %%
 # The chain is one step repeated
 # ------------------------------
-# :func:`rnnbook.rnn.unroll` runs the whole chain; a plain loop over
-# :func:`rnnbook.rnn.step` with the same parameters must give the same states.
+# :func:`rnnbook.layers.rnn.unroll` runs the whole chain; a plain loop over
+# :func:`rnnbook.layers.rnn.step` with the same parameters must give the same states.
 rng = np.random.default_rng(0)
 params = init_params(3, 5, rng=rng)
 x = rng.normal(size=(8, 2, 3))  # 8 steps, 2 sequences, 3 features

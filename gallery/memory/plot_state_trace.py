@@ -15,8 +15,8 @@ A network of two units traced by hand through four steps: every term of
 import matplotlib.pyplot as plt
 import numpy as np
 
-from rnnbook.rnn import unroll
-from rnnbook.trace import format_trace, trace_states
+from rnnbook.analysis.trace import format_trace, trace_states
+from rnnbook.layers.rnn import unroll
 
 params = {
     "weight_ih": np.array([[0.5], [-0.3]]),  # W_l (H, I)
@@ -29,8 +29,8 @@ x = np.array([[1.0], [0.0], [0.0], [1.0]])  # (T, I)
 # %%
 # The trace
 # ---------
-# :func:`rnnbook.trace.trace_states` keeps every term of every step; the new
-# state itself comes from :func:`rnnbook.rnn.step`. Row 0 is the initial state.
+# :func:`rnnbook.analysis.trace.trace_states` keeps every term of every step; the new
+# state itself comes from :func:`rnnbook.layers.rnn.step`. Row 0 is the initial state.
 trace = trace_states(params, x)
 print(format_trace(trace, digits=3, style="text"))
 

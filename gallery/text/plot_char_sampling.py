@@ -18,7 +18,10 @@ import math
 import matplotlib.pyplot as plt
 import numpy as np
 
-from rnnbook.charmodel import CharModel, CharTrainer, Vocabulary, builtin_corpus, evaluate, sample, split_text
+from rnnbook.data.encoding import Vocabulary
+from rnnbook.data.text import builtin_corpus, split_text
+from rnnbook.models.charmodel import CharModel, sample
+from rnnbook.training.chartrainer import CharTrainer, evaluate
 
 corpus = builtin_corpus()
 vocab = Vocabulary.from_text(corpus)

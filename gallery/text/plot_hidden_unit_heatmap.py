@@ -20,7 +20,10 @@ import matplotlib.pyplot as plt
 import numpy as np
 from matplotlib.colors import TwoSlopeNorm
 
-from rnnbook.charmodel import BUILTIN_FILES, CharModel, CharTrainer, Vocabulary, builtin_corpus, read_text, split_text
+from rnnbook.data.encoding import Vocabulary
+from rnnbook.data.text import BUILTIN_FILES, builtin_corpus, read_text, split_text
+from rnnbook.models.charmodel import CharModel
+from rnnbook.training.chartrainer import CharTrainer
 
 corpus = builtin_corpus()
 vocab = Vocabulary.from_text(corpus)

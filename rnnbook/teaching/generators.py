@@ -13,15 +13,16 @@ import functools
 
 import numpy as np
 
-from rnnbook import lstm
-from rnnbook.gradients import pascanu_bound, truncated_backprop_through_time
-from rnnbook.losses import softmax, softmax_cross_entropy
-from rnnbook.models import SequenceClassifier, make_cell
-from rnnbook.optim import clip_gradients
-from rnnbook.rnn import backprop_through_time, unroll
-from rnnbook.shapes import SequenceTagger, Translator
+from rnnbook.analysis.gradients import pascanu_bound, truncated_backprop_through_time
+from rnnbook.analysis.trace import chain_parameter_count, count_parameters, trace_states
+from rnnbook.layers import lstm
+from rnnbook.layers.registry import make_cell
+from rnnbook.layers.rnn import backprop_through_time, unroll
+from rnnbook.models.classifiers import SequenceClassifier
+from rnnbook.models.seq2seq import SequenceTagger, Translator
 from rnnbook.teaching.drafts import Draft, Part, as_given, col, mat, num, pnum, seq, shape_text, tenths
-from rnnbook.trace import chain_parameter_count, count_parameters, trace_states
+from rnnbook.training.losses import softmax, softmax_cross_entropy
+from rnnbook.training.optim import clip_gradients
 
 CELL_NAMES = {"rnn": "vanilla recurrent layer (tanh)", "lstm": "LSTM layer", "gru": "GRU layer"}
 #: What a student needs to know about each layer to count its parameters.
@@ -186,7 +187,7 @@ def softmax_temperature(rng: np.random.Generator) -> Draft:
     """Softmax with a temperature over four scores."""
     scores = tenths(rng, -2, 3, 4, nonzero=False)
     tau = float(rng.choice([0.5, 0.8, 1.5, 2.0, 2.5]))
-    probs = softmax(scores / tau)  # what rnnbook.charmodel.sample draws from
+    probs = softmax(scores / tau)  # what rnnbook.models.charmodel.sample draws from
     text = (
         f"A character model gives the scores $(z_1, z_2, z_3, z_4) = {seq(scores)}$ to four characters. It samples "
         f"at temperature $\\tau = {num(tau)}$: $p_j = \\exp(z_j / \\tau) / \\sum_k \\exp(z_k / \\tau)$. "

@@ -9,8 +9,7 @@ from __future__ import annotations
 import numpy as np
 
 from rnnbook._validation import check_features, check_positive_int, check_rng
-
-Params = dict[str, np.ndarray]
+from rnnbook.layers.base import Params
 
 
 def init_linear(
@@ -42,8 +41,12 @@ def linear_forward(params: Params, x: np.ndarray) -> np.ndarray:
     numpy.ndarray, shape (..., O)
     """
     weight = params["weight"]
-    x = check_features(x, "x", weight.shape[1], dtype=weight.dtype)
-    return x @ weight.T + params["bias"]
+    return linear(params, check_features(x, "x", weight.shape[1], dtype=weight.dtype))
+
+
+def linear(params: Params, x: np.ndarray) -> np.ndarray:
+    """:func:`linear_forward` without its input check, for callers that made it."""
+    return x @ params["weight"].T + params["bias"]
 
 
 def linear_backward(params: Params, x: np.ndarray, dy: np.ndarray) -> tuple[Params, np.ndarray]:

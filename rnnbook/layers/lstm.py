@@ -28,10 +28,11 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from rnnbook._validation import check_array, check_positive_int
-from rnnbook.rnn import RecurrentLayer, check_params, weight_gradients
+from rnnbook._validation import check_array
+from rnnbook.layers.activations import sigmoid_
+from rnnbook.layers.base import Params, RecurrentLayer, check_dstates, check_input, check_params, weight_gradients
 
-Params = dict[str, np.ndarray]
+__all__ = ["LSTM", "LSTMTrace", "backprop_through_time", "run", "unroll"]
 
 GATES = 4
 
@@ -67,10 +68,6 @@ class LSTMTrace:
     gates: np.ndarray
     tanh_cells: np.ndarray
 
-    @property
-    def final_state(self) -> tuple[np.ndarray, np.ndarray]:
-        """``(h_T, c_T)``, each (B, H): pass it as ``state0`` to continue the sequence."""
-        return self.states[-1], self.cells[-1]
 
 
 def _gate_scale(hidden: int, dtype: np.dtype) -> np.ndarray:
@@ -127,9 +124,15 @@ def unroll(
         ``trace.cells`` (T, B, H).
     """
     input_size, hidden, dtype = check_params(params, gates=GATES)
-    x = check_array(x, "x", ndim=3, shape=(None, None, input_size), dtype=dtype)
-    steps, batch, _ = x.shape
-    h0, c0 = check_state0(state0, batch, hidden, dtype)
+    x = check_input(x, input_size, dtype)
+    return run(params, x, check_state0(state0, x.shape[1], hidden, dtype))
+
+
+def run(params: Params, x: np.ndarray, state0: tuple[np.ndarray, np.ndarray]) -> tuple[np.ndarray, LSTMTrace]:
+    """:func:`unroll` without its input checks: ``state0 = (h0, c0)`` is required."""
+    h0, c0 = state0
+    steps, batch, input_size = x.shape
+    hidden, dtype = h0.shape[1], x.dtype
     # sigmoid(a) = (tanh(a / 2) + 1) / 2.  Halving the rows of i, f and o in the weights
     # and biases (exact in floating point) lets one tanh squash all four gates at once.
     half = _gate_scale(hidden, dtype)[:, None]
@@ -196,13 +199,20 @@ def backprop_through_time(
         ``(dh0, dc0)``, the gradients with respect to the initial state and cell.
     """
     states = trace.states
+    dstates = check_dstates(dstates, states)
+    if dcell is not None:
+        dcell = check_array(dcell, "dcell", ndim=2, shape=states.shape[1:], dtype=states.dtype)
+    return backprop(params, trace, dstates, dcell)
+
+
+def backprop(
+    params: Params, trace: LSTMTrace, dstates: np.ndarray, dcell: np.ndarray | None = None
+) -> tuple[Params, np.ndarray, tuple[np.ndarray, np.ndarray]]:
+    """:func:`backprop_through_time` without its input checks."""
+    states = trace.states
     steps, batch, hidden = states.shape
     dtype = states.dtype
-    dstates = check_array(dstates, "dstates", ndim=3, shape=states.shape, dtype=dtype)
-    if dcell is None:
-        dc = np.zeros((batch, hidden), dtype=dtype)
-    else:
-        dc = check_array(dcell, "dcell", ndim=2, shape=(batch, hidden), dtype=dtype).copy()
+    dc = np.zeros((batch, hidden), dtype=dtype) if dcell is None else dcell.copy()
     w_hh = params["weight_hh"]
     gates = trace.gates
     i, f, g, o = (gates[..., k * hidden : (k + 1) * hidden] for k in range(GATES))  # each (T, B, H)
@@ -277,11 +287,42 @@ class LSTM(RecurrentLayer):
 
     gates = GATES
 
-    def forward(
+    def step(
+        self, x: np.ndarray, state: tuple[np.ndarray, np.ndarray]
+    ) -> tuple[np.ndarray, tuple[np.ndarray, np.ndarray]]:
+        """One step on ``x`` (B, I) from ``state = (h, c)``; returns ``(h_t, (h_t, c_t))``, each (B, H)."""
+        p = self.params
+        h, c = state
+        hidden = h.shape[1]
+        a = x @ p["weight_ih"].T
+        a += p["bias_ih"] + p["bias_hh"]
+        a += h @ p["weight_hh"].T
+        sigmoid_(a[:, : 2 * hidden])  # i and f
+        np.tanh(a[:, 2 * hidden : 3 * hidden], out=a[:, 2 * hidden : 3 * hidden])  # g
+        sigmoid_(a[:, 3 * hidden :])  # o
+        i, f, g, o = a[:, :hidden], a[:, hidden : 2 * hidden], a[:, 2 * hidden : 3 * hidden], a[:, 3 * hidden :]
+        c = f * c + i * g
+        h = o * np.tanh(c)
+        return h, (h, c)
+
+    def run(
         self, x: np.ndarray, state0: tuple[np.ndarray, np.ndarray] | None = None
     ) -> tuple[np.ndarray, LSTMTrace]:
-        """Unroll over ``x`` (T, B, I) from ``state0 = (h0, c0)``; return the hidden states (T, B, H) and a trace."""
-        return unroll(self.params, x, state0)
+        """The forward pass over ``x`` (T, B, I) without checks: the hidden states (T, B, H) and a trace."""
+        if state0 is None:
+            state0 = self.init_state(x.shape[1])
+        return run(self.params, x, state0)
+
+    def backprop(
+        self, trace: LSTMTrace, dstates: np.ndarray, dfinal: tuple[np.ndarray, np.ndarray] | None = None
+    ) -> tuple[Params, np.ndarray, tuple[np.ndarray, np.ndarray]]:
+        """BPTT of ``dstates`` (T, B, H) plus ``dfinal = (dh_T, dc_T)``, without checks."""
+        dcell = None
+        if dfinal is not None:
+            dstates = dstates.copy()
+            dstates[-1] += dfinal[0]
+            dcell = dfinal[1]
+        return backprop(self.params, trace, dstates, dcell)
 
     def backward(
         self, trace: LSTMTrace, dstates: np.ndarray, dcell: np.ndarray | None = None
@@ -289,64 +330,40 @@ class LSTM(RecurrentLayer):
         """Backpropagate ``dstates`` (T, B, H) (and ``dcell`` (B, H)); return ``(grads, dx, (dh0, dc0))``."""
         return backprop_through_time(self.params, trace, dstates, dcell)
 
-    def final_state(self, states: np.ndarray) -> np.ndarray:
-        """The hidden state after the last step, shape (B, H).  (The final cell is ``trace.cells[-1]``.)"""
-        return states[-1]
+    def state_at(self, trace: LSTMTrace, t: int) -> tuple[np.ndarray, np.ndarray]:
+        """``(h_t, c_t)`` after step ``t``, views into the trace."""
+        return trace.states[t], trace.cells[t]
 
+    # The state is the pair (h, c): h is what the layer shows, c its long memory.
 
-def memory_jacobian_norms(layer, x: np.ndarray, lags) -> np.ndarray:
-    """How strongly the layer's memory at the end depends on its memory ``k`` steps earlier.
+    def check_state(self, state0: object, batch: int) -> tuple[np.ndarray, np.ndarray]:
+        """Check ``None`` (zeros) or a tuple ``(h0, c0)`` of (B, H) arrays."""
+        return check_state0(state0, batch, self.hidden_size, self.dtype)
 
-    The *memory* is the cell :math:`c_t` for an :class:`LSTM` and the state for
-    any other layer (:class:`rnnbook.rnn.RNN`, :class:`rnnbook.gru.GRU`).  For
-    each lag ``k`` this runs the layer along ``x`` and returns the spectral norm
-    (largest singular value) of the Jacobian :math:`\\partial m_T / \\partial m_{T-k}`,
-    the most that a change of the memory ``k`` steps back can move the final
-    memory, per unit of change.  A norm that falls like :math:`\\gamma^k` means
-    the gradient vanishes; a flat one means it survives.
+    def output(self, state: tuple[np.ndarray, np.ndarray]) -> np.ndarray:
+        """:math:`h`, the hidden state (B, H)."""
+        return state[0]
 
-    The Jacobian is computed with the layer's own backward pass: the sequence is
-    copied H times into a batch, and copy ``j`` backpropagates the unit vector
-    :math:`e_j` from the final memory, so the gradient it returns for the
-    initial memory is row ``j`` of the Jacobian.
+    def state_from_output(self, h: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """``(h, 0)``: the hidden state ``h`` (B, H) and an empty cell."""
+        return h, np.zeros_like(h)
 
-    Parameters
-    ----------
-    layer : LSTM, RNN or GRU
-        A layer with ``forward`` and ``backward``.
-    x : numpy.ndarray, shape (T, 1, I)
-        One input sequence, with the layer's dtype.
-    lags : sequence of int
-        Each ``k`` in ``1 .. T``.
+    def memory(self, state: tuple[np.ndarray, np.ndarray]) -> np.ndarray:
+        """:math:`c`, the cell (B, H)."""
+        return state[1]
 
-    Returns
-    -------
-    numpy.ndarray, shape (len(lags),)
-        The norm for each lag, float64.
-    """
-    hidden = layer.hidden_size
-    dtype = layer.params["weight_hh"].dtype
-    x = check_array(x, "x", ndim=3, shape=(None, 1, layer.input_size), dtype=dtype)
-    steps = x.shape[0]
-    lags = [check_positive_int(k, "lag") for k in lags]
-    if any(k > steps for k in lags):
-        raise ValueError(f"every lag must be at most the sequence length {steps}, got {max(lags)}")
-    batch = np.repeat(x, hidden, axis=1)  # (T, H, I): H copies of the one sequence
-    is_lstm = isinstance(layer, LSTM)
-    states, trace = layer.forward(batch)
-    eye = np.eye(hidden, dtype=dtype)
-    norms = np.empty(len(lags))
-    for n, k in enumerate(lags):
-        start = steps - k
-        if is_lstm:
-            state0 = None if start == 0 else (states[start - 1], trace.cells[start - 1])
-            tail, tail_trace = layer.forward(batch[start:], state0)
-            _, _, (_, jacobian) = layer.backward(tail_trace, np.zeros_like(tail), eye)
-        else:
-            state0 = None if start == 0 else states[start - 1]
-            tail, tail_trace = layer.forward(batch[start:], state0)
-            dtail = np.zeros_like(tail)
-            dtail[-1] = eye
-            _, _, jacobian = layer.backward(tail_trace, dtail)
-        norms[n] = np.linalg.norm(jacobian.astype(np.float64), 2)
-    return norms
+    def state_from_memory(self, m: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """``(0, m)``: an empty hidden state and the cell ``m`` (B, H)."""
+        return np.zeros_like(m), m
+
+    def copy_state(self, state: tuple[np.ndarray, np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
+        """Copies of ``h`` and ``c``."""
+        return state[0].copy(), state[1].copy()
+
+    def state_parts(self, state: tuple[np.ndarray, np.ndarray]) -> dict[str, np.ndarray]:
+        """``{"h": h, "c": c}``."""
+        return {"h": state[0], "c": state[1]}
+
+    def state_from_parts(self, parts: dict[str, np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
+        """``(parts["h"], parts["c"])``."""
+        return parts["h"], parts["c"]

@@ -24,10 +24,18 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from rnnbook._validation import check_array
-from rnnbook.rnn import RecurrentLayer, check_params, check_sequence, weight_gradients
+from rnnbook.layers.activations import sigmoid_
+from rnnbook.layers.base import (
+    Params,
+    RecurrentLayer,
+    check_array_state,
+    check_dstates,
+    check_input,
+    check_params,
+    weight_gradients,
+)
 
-Params = dict[str, np.ndarray]
+__all__ = ["GRU", "GRUTrace", "backprop_through_time", "run", "unroll"]
 
 GATES = 3
 
@@ -57,10 +65,6 @@ class GRUTrace:
     gates: np.ndarray
     hidden_n: np.ndarray
 
-    @property
-    def final_state(self) -> np.ndarray:
-        """``h_T`` (B, H): pass it as ``state0`` to continue the sequence."""
-        return self.states[-1]
 
 
 def unroll(
@@ -91,8 +95,14 @@ def unroll(
         What :func:`backprop_through_time` needs.
     """
     input_size, hidden, dtype = check_params(params, gates=GATES)
-    x, h0 = check_sequence(x, state0, input_size, hidden, dtype)
-    steps, batch, _ = x.shape
+    x = check_input(x, input_size, dtype)
+    return run(params, x, check_array_state(state0, x.shape[1], hidden, dtype))
+
+
+def run(params: Params, x: np.ndarray, h0: np.ndarray) -> tuple[np.ndarray, GRUTrace]:
+    """:func:`unroll` without its input checks: ``h0`` (B, H) is required."""
+    steps, batch, input_size = x.shape
+    hidden, dtype = h0.shape[1], x.dtype
     two = 2 * hidden
     # sigmoid(a) = (tanh(a / 2) + 1) / 2: halve the rows of r and z in the weights and
     # biases (exact in floating point), and one tanh squashes both gates.
@@ -163,11 +173,15 @@ def backprop_through_time(
     dstate0 : numpy.ndarray, shape (B, H)
         The gradient with respect to the initial state.
     """
+    return backprop(params, trace, check_dstates(dstates, trace.states))
+
+
+def backprop(params: Params, trace: GRUTrace, dstates: np.ndarray) -> tuple[Params, np.ndarray, np.ndarray]:
+    """:func:`backprop_through_time` without its input checks."""
     states = trace.states
     steps, batch, hidden = states.shape
     dtype = states.dtype
     two = 2 * hidden
-    dstates = check_array(dstates, "dstates", ndim=3, shape=states.shape, dtype=dtype)
     w_hh = params["weight_hh"]
     gates = trace.gates
     r, z, n = gates[..., :hidden], gates[..., hidden:two], gates[..., two:]  # each (T, B, H)
@@ -241,10 +255,36 @@ class GRU(RecurrentLayer):
 
     gates = GATES
 
-    def forward(self, x: np.ndarray, state0: np.ndarray | None = None) -> tuple[np.ndarray, GRUTrace]:
-        """Unroll over ``x`` (T, B, I) from ``state0`` (B, H); return the states (T, B, H) and a trace."""
-        return unroll(self.params, x, state0)
+    def step(self, x: np.ndarray, state: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """One step on ``x`` (B, I) from ``state`` (B, H); returns ``(h_t, h_t)``."""
+        p = self.params
+        hidden = state.shape[1]
+        two = 2 * hidden
+        gi = x @ p["weight_ih"].T
+        gi += p["bias_ih"]
+        gh = state @ p["weight_hh"].T
+        gh += p["bias_hh"]
+        rz = sigmoid_(gi[:, :two] + gh[:, :two])
+        r, z = rz[:, :hidden], rz[:, hidden:]
+        n = np.tanh(gi[:, two:] + r * gh[:, two:])
+        h = n + z * (state - n)
+        return h, h
 
-    def backward(self, trace: GRUTrace, dstates: np.ndarray) -> tuple[Params, np.ndarray, np.ndarray]:
-        """Backpropagate ``dstates`` (T, B, H); return ``(grads, dx, dstate0)``."""
-        return backprop_through_time(self.params, trace, dstates)
+    def run(self, x: np.ndarray, state0: np.ndarray | None = None) -> tuple[np.ndarray, GRUTrace]:
+        """The forward pass over ``x`` (T, B, I) without checks: the states (T, B, H) and a trace."""
+        if state0 is None:
+            state0 = self.init_state(x.shape[1])
+        return run(self.params, x, state0)
+
+    def backprop(
+        self, trace: GRUTrace, dstates: np.ndarray, dfinal: np.ndarray | None = None
+    ) -> tuple[Params, np.ndarray, np.ndarray]:
+        """BPTT of ``dstates`` (T, B, H) plus ``dfinal`` (B, H) at the last state, without checks."""
+        if dfinal is not None:
+            dstates = dstates.copy()
+            dstates[-1] += dfinal
+        return backprop(self.params, trace, dstates)
+
+    def state_at(self, trace: GRUTrace, t: int) -> np.ndarray:
+        """The state after step ``t`` (B, H), a view into the trace."""
+        return trace.states[t]

@@ -1,8 +1,8 @@
 """Small models for the shapes of a recurrent network beyond many-to-one.
 
 Many-to-one (a sequence in, one answer out) is
-:class:`rnnbook.models.SequenceClassifier` and one-to-one (no sequence at all)
-is :class:`rnnbook.models.MLPClassifier`.  This module adds the shapes that
+:class:`rnnbook.models.classifiers.SequenceClassifier` and one-to-one (no
+sequence at all) is :class:`rnnbook.models.classifiers.MLPClassifier`.  This module adds the shapes that
 *write* a sequence:
 
 * :class:`Captioner`, one-to-many: an image sets the decoder's first state,
@@ -16,12 +16,14 @@ A decoder is trained with *teacher forcing*: at every step it is fed the
 correct previous token (the start token ``<s>`` first) and scored on the next
 one.  At test time nobody gives it the correct tokens, so ``generate``
 feeds back its own best guess (*greedy decoding*).  Targets are padded with
-index 0 (``<pad>``, see :class:`rnnbook.data.Vocabulary`) after their end
+index 0 (``<pad>``, see :class:`rnnbook.data.encoding.Vocabulary`) after their end
 token; padded positions are left out of the loss.
 
 Like every model of the package, each keeps one flat ``params`` dict with
 dotted names and offers ``loss_and_grads(x, y) -> (loss, grads)``, so
-:func:`rnnbook.train.fit` and the optimisers work unchanged.
+:func:`rnnbook.training.loop.fit` and the optimisers work unchanged.  Any cell
+of :data:`rnnbook.layers.registry.CELLS` can encode and decode: the models pass
+its state around without looking inside.
 """
 
 from __future__ import annotations
@@ -29,15 +31,11 @@ from __future__ import annotations
 import numpy as np
 
 from rnnbook._validation import check_features, check_labels, check_positive_int, check_rng
-from rnnbook.linear import init_linear, linear_backward, linear_forward
-from rnnbook.losses import softmax_cross_entropy
-from rnnbook.models import join, make_cell, split
-from rnnbook.tasks import one_hot
-
-Params = dict[str, np.ndarray]
-
-#: The cells a decoder can use: those whose state is one (B, H) array.
-DECODER_CELLS = ("rnn", "gru")
+from rnnbook.data.encoding import one_hot
+from rnnbook.layers.base import Params, State, attach, join, split
+from rnnbook.layers.linear import init_linear, linear, linear_backward
+from rnnbook.layers.registry import make_cell
+from rnnbook.training.losses import cross_entropy
 
 
 def masked_cross_entropy(logits: np.ndarray, targets: np.ndarray, pad: int = 0) -> tuple[float, np.ndarray]:
@@ -60,7 +58,7 @@ def masked_cross_entropy(logits: np.ndarray, targets: np.ndarray, pad: int = 0) 
     keep = targets != pad
     if not keep.any():
         raise ValueError("targets hold nothing but padding: there is nothing to score")
-    loss, dkept = softmax_cross_entropy(logits[keep], targets[keep])
+    loss, dkept = cross_entropy(logits[keep], targets[keep])
     dlogits = np.zeros_like(logits)
     dlogits[keep] = dkept
     return loss, dlogits
@@ -108,8 +106,9 @@ class _Decoder:
     """What every decoder shares: teacher-forced training and greedy generation.
 
     A subclass sets ``params`` (with ``decoder.*`` and ``readout.*``),
-    ``self.decoder`` (a layer from :func:`rnnbook.models.make_cell` whose
-    ``params`` are views into ``params``), ``vocab_size``, ``bos`` and ``pad``.
+    ``self.decoder`` (a layer from :func:`rnnbook.layers.registry.make_cell`
+    whose ``params`` are views into ``params``), ``vocab_size``, ``bos`` and
+    ``pad``.  The decoder's state is opaque here (a tuple for an LSTM).
     """
 
     params: Params
@@ -134,36 +133,36 @@ class _Decoder:
             return tokens
         return np.concatenate([tokens, np.broadcast_to(context, (tokens.shape[0], *context.shape))], axis=-1)
 
-    def _decode_logits(self, state0: np.ndarray, targets: np.ndarray, context: np.ndarray | None = None):
-        states, trace = self.decoder.forward(self._teacher_inputs(targets, context), state0)
-        return linear_forward(split(self.params, "readout"), states), states, trace
+    def _decode_logits(self, state0: State, targets: np.ndarray, context: np.ndarray | None = None):
+        states, trace = self.decoder.run(self._teacher_inputs(targets, context), state0)
+        return linear(split(self.params, "readout"), states), states, trace
 
     def _decode_loss(
-        self, state0: np.ndarray, targets: np.ndarray, context: np.ndarray | None = None
-    ) -> tuple[float, Params, np.ndarray, np.ndarray | None]:
-        """Teacher-forced loss from ``state0`` (B, H).
+        self, state0: State, targets: np.ndarray, context: np.ndarray | None = None
+    ) -> tuple[float, Params, State, np.ndarray | None]:
+        """Teacher-forced loss from the decoder state ``state0``.
 
         Returns the loss, the decoder and readout gradients, and the gradients
-        with respect to ``state0`` (B, H) and to ``context`` (B, H) (None without one).
+        with respect to ``state0`` (shaped like it) and to ``context`` (B, H)
+        (None without one).
         """
         logits, states, trace = self._decode_logits(state0, targets, context)
         loss, dlogits = masked_cross_entropy(logits, targets, self.pad)
         grads_out, dstates = linear_backward(split(self.params, "readout"), states, dlogits)
-        grads_dec, dx, dstate0 = self.decoder.backward(trace, dstates)
+        grads_dec, dx, dstate0 = self.decoder.backprop(trace, dstates)
         dcontext = None if context is None else dx[:, :, self.vocab_size :].sum(axis=0)
         return loss, join("decoder", grads_dec) | join("readout", grads_out), dstate0, dcontext
 
-    def _greedy(self, state: np.ndarray, length: int, context: np.ndarray | None = None) -> np.ndarray:
-        """Feed back the most likely token at every step; return the tokens (length, B)."""
+    def _greedy(self, state: State, batch: int, length: int, context: np.ndarray | None = None) -> np.ndarray:
+        """Feed back the most likely token at every step, one :meth:`step` at a time; the tokens (length, B)."""
         length = check_positive_int(length, "length")
         readout = split(self.params, "readout")
-        token = np.full(state.shape[0], self.bos)
-        out = np.empty((length, state.shape[0]), dtype=np.int64)
+        token = np.full(batch, self.bos)
+        out = np.empty((length, batch), dtype=np.int64)
         for t in range(length):
-            x = self._with_context(one_hot(token, self.vocab_size, state.dtype)[None], context)
-            states, _ = self.decoder.forward(x, state)
-            state = states[0]
-            token = linear_forward(readout, state).argmax(axis=-1)
+            x = self._with_context(one_hot(token, self.vocab_size, self.decoder.dtype)[None], context)[0]
+            h, state = self.decoder.step(x, state)
+            token = linear(readout, h).argmax(axis=-1)
             out[t] = token
         return out
 
@@ -172,8 +171,9 @@ class Captioner(_Decoder):
     """One-to-many: an image sets the first state; a recurrent decoder writes its caption.
 
     The image ``v`` (flattened to P numbers) becomes the decoder's initial state
-    through one dense layer, :math:`S_0 = \\tanh(W_v v + b_v)`; from there the
-    decoder runs like a language model, one token per step.
+    through one dense layer, :math:`h_0 = \\tanh(W_v v + b_v)` (an LSTM's cell
+    starts empty); from there the decoder runs like a language model, one
+    token per step.
 
     Parameters
     ----------
@@ -183,7 +183,7 @@ class Captioner(_Decoder):
         H.
     vocab_size : int
         V, the tokens the caption is written in (with ``<pad>``, ``<s>``, ``</s>``).
-    cell : {"rnn", "gru"}, default "rnn"
+    cell : {"rnn", "lstm", "gru"}, default "rnn"
     bos, pad : int, default 1 and 0
         The start and padding tokens (as in :class:`rnnbook.data.Vocabulary`).
     rng : numpy.random.Generator or int
@@ -212,25 +212,22 @@ class Captioner(_Decoder):
         rng = check_rng(rng)
         self.vocab_size = check_positive_int(vocab_size, "vocab_size")
         self.bos, self.pad = _check_specials(bos, pad, self.vocab_size)
-        self.decoder = _decoder_cell(cell, vocab_size, hidden_size, rng=rng, dtype=np.dtype(dtype))
-        self.params = (
-            join("image", init_linear(n_pixels, hidden_size, rng=rng, dtype=dtype))
-            | join("decoder", self.decoder.params)
-            | join("readout", init_linear(hidden_size, vocab_size, rng=rng, dtype=dtype))
-        )
-        self.decoder.params = split(self.params, "decoder")
+        self.decoder = make_cell(cell, vocab_size, hidden_size, rng=rng, dtype=np.dtype(dtype))
+        self.params: Params = join("image", init_linear(n_pixels, hidden_size, rng=rng, dtype=dtype))
+        attach(self.params, "decoder", self.decoder)
+        self.params |= join("readout", init_linear(hidden_size, vocab_size, rng=rng, dtype=dtype))
 
     def initial_state(self, images: np.ndarray) -> np.ndarray:
-        """:math:`S_0 = \\tanh(W_v v + b_v)`, shape (B, H), for images (B, P)."""
+        """:math:`h_0 = \\tanh(W_v v + b_v)`, shape (B, H), for images (B, P)."""
         weight = self.params["image.weight"]
         images = check_features(images, "images", weight.shape[1], dtype=weight.dtype)
         if images.ndim != 2:
             raise ValueError(f"images must be flattened to shape (B, {weight.shape[1]}), got {images.shape}")
-        return np.tanh(linear_forward(split(self.params, "image"), images))
+        return np.tanh(linear(split(self.params, "image"), images))
 
     def logits(self, images: np.ndarray, targets: np.ndarray) -> np.ndarray:
         """Teacher-forced scores (T, B, V) for images (B, P) and target tokens (T, B)."""
-        state0 = self.initial_state(images)
+        state0 = self.decoder.state_from_output(self.initial_state(images))
         return self._decode_logits(state0, self._check_targets(targets, images.shape[0]))[0]
 
     def loss_and_grads(self, images: np.ndarray, targets: np.ndarray) -> tuple[float, Params]:
@@ -238,15 +235,17 @@ class Captioner(_Decoder):
 
         ``targets`` holds each caption's tokens, its end token, then padding.
         """
-        state0 = self.initial_state(images)
+        h0 = self.initial_state(images)
         targets = self._check_targets(targets, images.shape[0])
-        loss, grads, dstate0, _ = self._decode_loss(state0, targets)
-        grads_img, _ = linear_backward(split(self.params, "image"), images, dstate0 * (1 - state0 * state0))
+        loss, grads, dstate0, _ = self._decode_loss(self.decoder.state_from_output(h0), targets)
+        dh0 = self.decoder.output(dstate0)
+        grads_img, _ = linear_backward(split(self.params, "image"), images, dh0 * (1 - h0 * h0))
         return loss, join("image", grads_img) | grads
 
     def generate(self, images: np.ndarray, length: int) -> np.ndarray:
         """Greedy captions, tokens of shape (length, B), for images (B, P)."""
-        return self._greedy(self.initial_state(images), length)
+        h0 = self.initial_state(images)
+        return self._greedy(self.decoder.state_from_output(h0), h0.shape[0], length)
 
 
 class Translator(_Decoder):
@@ -264,7 +263,7 @@ class Translator(_Decoder):
         H, shared by encoder and decoder.
     vocab_size : int
         V, the output tokens (with ``<pad>``, ``<s>``, ``</s>``).
-    cell : {"rnn", "gru"}, default "rnn"
+    cell : {"rnn", "lstm", "gru"}, default "rnn"
         For both encoder and decoder.
     feed_context : bool, default True
         Also give the encoder's final state to the decoder as an extra input
@@ -304,26 +303,25 @@ class Translator(_Decoder):
             raise TypeError(f"feed_context must be True or False, got {feed_context!r}")
         self.feed_context = feed_context
         decoder_inputs = vocab_size + hidden_size * feed_context
-        self.encoder = _decoder_cell(cell, input_size, hidden_size, rng=rng, dtype=np.dtype(dtype))
-        self.decoder = _decoder_cell(cell, decoder_inputs, hidden_size, rng=rng, dtype=np.dtype(dtype))
-        self.params = (
-            join("encoder", self.encoder.params)
-            | join("decoder", self.decoder.params)
-            | join("readout", init_linear(hidden_size, vocab_size, rng=rng, dtype=dtype))
-        )
-        self.encoder.params = split(self.params, "encoder")
-        self.decoder.params = split(self.params, "decoder")
+        self.encoder = make_cell(cell, input_size, hidden_size, rng=rng, dtype=np.dtype(dtype))
+        self.decoder = make_cell(cell, decoder_inputs, hidden_size, rng=rng, dtype=np.dtype(dtype))
+        self.params: Params = {}
+        attach(self.params, "encoder", self.encoder)
+        attach(self.params, "decoder", self.decoder)
+        self.params |= join("readout", init_linear(hidden_size, vocab_size, rng=rng, dtype=dtype))
 
-    def encode(self, source: np.ndarray) -> np.ndarray:
-        """The encoder's final state (B, H) after reading ``source`` (T, B, I)."""
-        states, _ = self.encoder.forward(source)
-        return states[-1]
+    def encode(self, source: np.ndarray) -> State:
+        """The encoder's final state after reading ``source`` (T, B, I) (a (B, H) array, or a tuple for an LSTM)."""
+        _, trace = self.encoder.forward(source)
+        return self.encoder.final_state(trace)
+
+    def _context(self, final: State) -> np.ndarray | None:
+        return self.encoder.output(final) if self.feed_context else None
 
     def logits(self, source: np.ndarray, targets: np.ndarray) -> np.ndarray:
         """Teacher-forced scores (T', B, V) for a source (T, B, I) and targets (T', B)."""
         state0 = self.encode(source)
-        context = state0 if self.feed_context else None
-        return self._decode_logits(state0, self._check_targets(targets, source.shape[1]), context)[0]
+        return self._decode_logits(state0, self._check_targets(targets, source.shape[1]), self._context(state0))[0]
 
     def loss_and_grads(self, source: np.ndarray, targets: np.ndarray) -> tuple[float, Params]:
         """Teacher-forced cross-entropy of ``targets`` (T', B) given ``source`` (T, B, I).
@@ -336,17 +334,18 @@ class Translator(_Decoder):
         """
         states, trace = self.encoder.forward(source)
         targets = self._check_targets(targets, source.shape[1])
-        final = states[-1]
-        loss, grads, dstate0, dcontext = self._decode_loss(final, targets, final if self.feed_context else None)
+        final = self.encoder.final_state(trace)
+        loss, grads, dstate0, dcontext = self._decode_loss(final, targets, self._context(final))
         dstates = np.zeros_like(states)
-        dstates[-1] = dstate0 if dcontext is None else dstate0 + dcontext
-        grads_enc, _, _ = self.encoder.backward(trace, dstates)
+        if dcontext is not None:
+            dstates[-1] = dcontext
+        grads_enc, _, _ = self.encoder.backprop(trace, dstates, dstate0)
         return loss, join("encoder", grads_enc) | grads
 
     def generate(self, source: np.ndarray, length: int) -> np.ndarray:
         """Greedy outputs, tokens of shape (length, B), for a source (T, B, I)."""
         final = self.encode(source)
-        return self._greedy(final, length, final if self.feed_context else None)
+        return self._greedy(final, source.shape[1], length, self._context(final))
 
 
 class SequenceTagger:
@@ -389,34 +388,24 @@ class SequenceTagger:
             raise ValueError(f"pad must be a tag index in [0, {self.n_tags}), got {pad!r}")
         self.pad = int(pad)
         self.layer = make_cell(cell, input_size, hidden_size, rng=rng, dtype=np.dtype(dtype))
-        self.params = join("rnn", self.layer.params) | join(
-            "readout", init_linear(hidden_size, n_tags, rng=rng, dtype=dtype)
-        )
-        self.layer.params = split(self.params, "rnn")
+        self.params: Params = {}
+        attach(self.params, "rnn", self.layer)
+        self.params |= join("readout", init_linear(hidden_size, n_tags, rng=rng, dtype=dtype))
 
     def logits(self, x: np.ndarray) -> np.ndarray:
         """Scores (T, B, C) for every step of ``x`` (T, B, I)."""
         states, _ = self.layer.forward(x)
-        return linear_forward(split(self.params, "readout"), states)
+        return linear(split(self.params, "readout"), states)
 
     def loss_and_grads(self, x: np.ndarray, tags: np.ndarray) -> tuple[float, Params]:
         """Cross-entropy of the tags (T, B) for ``x`` (T, B, I), padding left out, and every gradient."""
         states, trace = self.layer.forward(x)
         check_labels(tags, "tags", shape=states.shape[:2], n_classes=self.n_tags)
         readout = split(self.params, "readout")
-        loss, dlogits = masked_cross_entropy(linear_forward(readout, states), tags, self.pad)
+        loss, dlogits = masked_cross_entropy(linear(readout, states), tags, self.pad)
         grads_out, dstates = linear_backward(readout, states, dlogits)
-        grads_rnn, _, _ = self.layer.backward(trace, dstates)
+        grads_rnn, _, _ = self.layer.backprop(trace, dstates)
         return loss, join("rnn", grads_rnn) | join("readout", grads_out)
-
-
-def _decoder_cell(cell: str, input_size: int, hidden_size: int, *, rng: np.random.Generator, dtype: np.dtype):
-    if cell not in DECODER_CELLS:
-        raise ValueError(
-            f"cell must be one of {', '.join(map(repr, DECODER_CELLS))} (a decoder's state must be one array; "
-            f"an LSTM carries two), got {cell!r}"
-        )
-    return make_cell(cell, input_size, hidden_size, rng=rng, dtype=dtype)
 
 
 def _check_specials(bos: int, pad: int, vocab_size: int) -> tuple[int, int]:

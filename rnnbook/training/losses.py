@@ -50,6 +50,11 @@ def softmax_cross_entropy(logits: np.ndarray, targets: np.ndarray) -> tuple[floa
     """
     logits = check_array(logits, "logits", ndim=None)
     targets = check_labels(targets, "targets", shape=logits.shape[:-1], n_classes=logits.shape[-1])
+    return cross_entropy(logits, targets)
+
+
+def cross_entropy(logits: np.ndarray, targets: np.ndarray) -> tuple[float, np.ndarray]:
+    """:func:`softmax_cross_entropy` without its input checks, for models that checked their targets."""
     probs = softmax(logits).reshape(-1, logits.shape[-1])
     flat_targets = targets.reshape(-1)
     rows = np.arange(flat_targets.size)
@@ -77,5 +82,10 @@ def mean_squared_error(predictions: np.ndarray, targets: np.ndarray) -> tuple[fl
     targets = check_array(
         targets, "targets", ndim=predictions.ndim, shape=predictions.shape, dtype=predictions.dtype
     )
+    return squared_error(predictions, targets)
+
+
+def squared_error(predictions: np.ndarray, targets: np.ndarray) -> tuple[float, np.ndarray]:
+    """:func:`mean_squared_error` without its input checks, for models that checked their targets."""
     diff = predictions - targets
     return float(np.mean(diff * diff)), (2.0 / diff.size) * diff

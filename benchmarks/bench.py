@@ -1,6 +1,6 @@
 """How fast is rnnbook?  A benchmark of forward plus backpropagation through time.
 
-Run it with ``python -m rnnbook.bench`` (or ``make bench``).  For every
+Run it with ``python benchmarks/bench.py`` (or ``make bench``).  For every
 recurrent cell the package has (the vanilla RNN, the LSTM and the GRU) and for
 each size (T, B, I, H) it times, on the same float32 inputs and weights:
 
@@ -9,8 +9,9 @@ each size (T, B, I, H) it times, on the same float32 inputs and weights:
 * **torch**: ``torch.nn.RNN`` / ``LSTM`` / ``GRU`` on the CPU, forward and
   ``backward()`` of the same loss, with as many threads as numpy's BLAS has
   (skipped when PyTorch is not installed);
-* **loop**: a plain loop in the style of Karpathy's ``min-char-rnn.py`` that
-  handles one sequence at a time, one column vector per step (small sizes only);
+* **loop**: the reference cells of :mod:`rnnbook.layers.reference`, a plain
+  loop over the steps in the style of Karpathy's ``min-char-rnn.py``, one line
+  per equation (small sizes only);
 * **GEMM**: numpy's matrix multiply alone, at exactly the shapes of the
   products rnnbook's forward and backward pass do.  No implementation built
   from these products can be faster, so rnnbook's speed as a fraction of this
@@ -24,6 +25,12 @@ stored states.
 
 Times are medians over several repeats, after a warm-up, in the manner of
 ``timeit``.  The results are printed as a table and written as JSON.
+
+``--sampling`` times instead how long the character model takes to write
+1,000 characters (:func:`rnnbook.models.charmodel.sample`, 2 layers of 128
+LSTM units): with the layers' per-step API, as the package samples, and
+through the sequence API with one character per call, as it sampled before
+the per-step API existed.
 """
 
 from __future__ import annotations
@@ -31,6 +38,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import importlib
+import inspect
 import json
 import os
 import platform
@@ -45,7 +53,13 @@ from typing import Any
 
 import numpy as np
 
-from rnnbook.rnn import init_params
+from rnnbook.data.encoding import Vocabulary
+from rnnbook.data.text import builtin_corpus
+from rnnbook.layers import reference
+from rnnbook.layers.base import RecurrentLayer, init_params
+from rnnbook.layers.registry import CELLS as LAYERS
+from rnnbook.models.charmodel import CharModel, sample
+from rnnbook.training.losses import softmax
 
 Size = tuple[int, int, int, int]  # (T, B, I, H)
 
@@ -67,23 +81,14 @@ class MismatchError(AssertionError):
 # -- the three cells ----------------------------------------------------------------
 
 
-def _sigmoid(a: np.ndarray) -> np.ndarray:
-    return 1.0 / (1.0 + np.exp(-a))
-
-
 def loop_rnn(params: dict[str, np.ndarray], x: np.ndarray, dstates: np.ndarray) -> tuple[np.ndarray, dict, np.ndarray]:
-    """Forward and backward of a tanh RNN, one sequence at a time, as in min-char-rnn.
-
-    Every step works on column vectors: the state of one sequence is (H, 1).
-    This is the textbook loop a first implementation would write; it is here
-    to be timed against the batched version and to check its gradients.
+    """Forward and backward of the reference tanh RNN from a zero state: ``(states, grads, dx)``.
 
     Parameters
     ----------
     params : dict
         ``weight_ih`` (H, I), ``weight_hh`` (H, H), ``bias_ih``, ``bias_hh`` (H,).
     x : numpy.ndarray, shape (T, B, I)
-        The inputs; the B sequences are handled one after the other.
     dstates : numpy.ndarray, shape (T, B, H)
         The gradient of the loss with respect to every state.
 
@@ -91,157 +96,61 @@ def loop_rnn(params: dict[str, np.ndarray], x: np.ndarray, dstates: np.ndarray) 
     -------
     states : numpy.ndarray, shape (T, B, H)
     grads : dict
-        Gradients with the parameters' names and shapes, summed over the batch.
+        Gradients with the parameters' names and shapes.
     dx : numpy.ndarray, shape (T, B, I)
     """
-    w_ih, w_hh = params["weight_ih"], params["weight_hh"]
-    bias = (params["bias_ih"] + params["bias_hh"])[:, None]
-    steps, batch, _ = x.shape
-    hidden = w_hh.shape[0]
-    states = np.empty((steps, batch, hidden), dtype=x.dtype)
-    dx = np.empty_like(x)
-    dw_ih, dw_hh, dbias = np.zeros_like(w_ih), np.zeros_like(w_hh), np.zeros_like(bias)
-    for b in range(batch):
-        xs, hs = {}, {-1: np.zeros((hidden, 1), dtype=x.dtype)}
-        for t in range(steps):
-            xs[t] = x[t, b][:, None]
-            hs[t] = np.tanh(w_ih @ xs[t] + w_hh @ hs[t - 1] + bias)
-            states[t, b] = hs[t][:, 0]
-        dhnext = np.zeros((hidden, 1), dtype=x.dtype)
-        for t in reversed(range(steps)):
-            dh = dstates[t, b][:, None] + dhnext
-            dhraw = (1 - hs[t] * hs[t]) * dh
-            dbias += dhraw
-            dw_ih += dhraw @ xs[t].T
-            dw_hh += dhraw @ hs[t - 1].T
-            dx[t, b] = (w_ih.T @ dhraw)[:, 0]
-            dhnext = w_hh.T @ dhraw
-    grads = {"weight_ih": dw_ih, "weight_hh": dw_hh, "bias_ih": dbias[:, 0], "bias_hh": dbias[:, 0].copy()}
+    states, cache = reference.rnn_forward(params, x, np.zeros(dstates.shape[1:], dtype=x.dtype))
+    grads, dx, _ = reference.rnn_backward(params, cache, dstates)
     return states, grads, dx
 
 
 def loop_lstm(params: dict[str, np.ndarray], x: np.ndarray, dstates: np.ndarray) -> tuple[np.ndarray, dict, np.ndarray]:
-    """Forward and backward of an LSTM (torch's gate order i, f, g, o), one sequence at a time.
-
-    Same contract as :func:`loop_rnn`, with ``weight_ih`` (4H, I), ``weight_hh`` (4H, H)
-    and biases (4H,).
-    """
-    w_ih, w_hh = params["weight_ih"], params["weight_hh"]
-    bias = (params["bias_ih"] + params["bias_hh"])[:, None]
-    steps, batch, _ = x.shape
-    hidden = w_hh.shape[1]
-    h_ = slice(0, hidden), slice(hidden, 2 * hidden), slice(2 * hidden, 3 * hidden), slice(3 * hidden, None)
-    states = np.empty((steps, batch, hidden), dtype=x.dtype)
-    dx = np.empty_like(x)
-    dw_ih, dw_hh, dbias = np.zeros_like(w_ih), np.zeros_like(w_hh), np.zeros_like(bias)
-    for b in range(batch):
-        zero = np.zeros((hidden, 1), dtype=x.dtype)
-        xs, hs, cs, gates = {}, {-1: zero}, {-1: zero}, {}
-        for t in range(steps):
-            xs[t] = x[t, b][:, None]
-            a = w_ih @ xs[t] + w_hh @ hs[t - 1] + bias
-            i, f, g, o = _sigmoid(a[h_[0]]), _sigmoid(a[h_[1]]), np.tanh(a[h_[2]]), _sigmoid(a[h_[3]])
-            gates[t] = i, f, g, o
-            cs[t] = f * cs[t - 1] + i * g
-            hs[t] = o * np.tanh(cs[t])
-            states[t, b] = hs[t][:, 0]
-        dhnext, dcnext = np.zeros_like(zero), np.zeros_like(zero)
-        for t in reversed(range(steps)):
-            i, f, g, o = gates[t]
-            tc = np.tanh(cs[t])
-            dh = dstates[t, b][:, None] + dhnext
-            dc = dcnext + dh * o * (1 - tc * tc)
-            da = np.concatenate([
-                dc * g * i * (1 - i),
-                dc * cs[t - 1] * f * (1 - f),
-                dc * i * (1 - g * g),
-                dh * tc * o * (1 - o),
-            ])
-            dbias += da
-            dw_ih += da @ xs[t].T
-            dw_hh += da @ hs[t - 1].T
-            dx[t, b] = (w_ih.T @ da)[:, 0]
-            dhnext = w_hh.T @ da
-            dcnext = dc * f
-    grads = {"weight_ih": dw_ih, "weight_hh": dw_hh, "bias_ih": dbias[:, 0], "bias_hh": dbias[:, 0].copy()}
+    """Forward and backward of the reference LSTM from a zero state; the contract of :func:`loop_rnn`."""
+    zeros = np.zeros(dstates.shape[1:], dtype=x.dtype)
+    states, cache = reference.lstm_forward(params, x, zeros, zeros)
+    grads, dx, _ = reference.lstm_backward(params, cache, dstates)
     return states, grads, dx
 
 
 def loop_gru(params: dict[str, np.ndarray], x: np.ndarray, dstates: np.ndarray) -> tuple[np.ndarray, dict, np.ndarray]:
-    """Forward and backward of a GRU (torch's formulation, gate order r, z, n), one sequence at a time.
-
-    Same contract as :func:`loop_rnn`, with ``weight_ih`` (3H, I), ``weight_hh`` (3H, H)
-    and biases (3H,).
-    """
-    w_ih, w_hh = params["weight_ih"], params["weight_hh"]
-    b_ih, b_hh = params["bias_ih"][:, None], params["bias_hh"][:, None]
-    steps, batch, _ = x.shape
-    hidden = w_hh.shape[1]
-    two = 2 * hidden
-    states = np.empty((steps, batch, hidden), dtype=x.dtype)
-    dx = np.empty_like(x)
-    dw_ih, dw_hh = np.zeros_like(w_ih), np.zeros_like(w_hh)
-    db_ih, db_hh = np.zeros_like(b_ih), np.zeros_like(b_hh)
-    for b in range(batch):
-        xs, hs, cache = {}, {-1: np.zeros((hidden, 1), dtype=x.dtype)}, {}
-        for t in range(steps):
-            xs[t] = x[t, b][:, None]
-            gi = w_ih @ xs[t] + b_ih  # input part of r, z, n
-            gh = w_hh @ hs[t - 1] + b_hh  # recurrent part of r, z, n
-            r = _sigmoid(gi[:hidden] + gh[:hidden])
-            z = _sigmoid(gi[hidden:two] + gh[hidden:two])
-            n = np.tanh(gi[two:] + r * gh[two:])
-            hs[t] = (1 - z) * n + z * hs[t - 1]
-            cache[t] = r, z, n, gh[two:]
-            states[t, b] = hs[t][:, 0]
-        dhnext = np.zeros((hidden, 1), dtype=x.dtype)
-        for t in reversed(range(steps)):
-            r, z, n, hn = cache[t]
-            dh = dstates[t, b][:, None] + dhnext
-            dn = dh * (1 - z) * (1 - n * n)
-            dz = dh * (hs[t - 1] - n) * z * (1 - z)
-            dr = dn * hn * r * (1 - r)
-            d_in = np.concatenate([dr, dz, dn])  # gradient at the input part
-            d_hid = np.concatenate([dr, dz, dn * r])  # gradient at the recurrent part
-            db_ih += d_in
-            db_hh += d_hid
-            dw_ih += d_in @ xs[t].T
-            dw_hh += d_hid @ hs[t - 1].T
-            dx[t, b] = (w_ih.T @ d_in)[:, 0]
-            dhnext = dh * z + w_hh.T @ d_hid
-    grads = {"weight_ih": dw_ih, "weight_hh": dw_hh, "bias_ih": db_ih[:, 0], "bias_hh": db_hh[:, 0]}
+    """Forward and backward of the reference GRU from a zero state; the contract of :func:`loop_rnn`."""
+    states, cache = reference.gru_forward(params, x, np.zeros(dstates.shape[1:], dtype=x.dtype))
+    grads, dx, _ = reference.gru_backward(params, cache, dstates)
     return states, grads, dx
 
 
 @dataclass(frozen=True)
 class Cell:
-    """One recurrent cell: rnnbook's module, the matching torch class and the loop."""
+    """One recurrent cell: rnnbook's layer class (from the registry) and the reference loop."""
 
     name: str
-    module: str  # the rnnbook module with unroll() and backprop_through_time()
-    gates: int  # blocks of H rows in weight_ih / weight_hh
-    torch_class: str  # the class in torch.nn
+    layer: type[RecurrentLayer]
     loop: Callable[[dict, np.ndarray, np.ndarray], tuple[np.ndarray, dict, np.ndarray]]
 
+    @property
+    def gates(self) -> int:
+        """Blocks of H rows in ``weight_ih`` / ``weight_hh``."""
+        return self.layer.gates
 
-#: The cells by name: rnnbook module, torch class and reference loop.
-CELLS: dict[str, Cell] = {
-    "rnn": Cell("rnn", "rnnbook.rnn", 1, "RNN", loop_rnn),
-    "lstm": Cell("lstm", "rnnbook.lstm", 4, "LSTM", loop_lstm),
-    "gru": Cell("gru", "rnnbook.gru", 3, "GRU", loop_gru),
-}
+    @property
+    def torch_class(self) -> str:
+        """The class in ``torch.nn`` (rnnbook's layers carry torch's names)."""
+        return self.layer.__name__
+
+    @property
+    def module(self) -> ModuleType:
+        """The layer's module, with ``unroll()`` and ``backprop_through_time()``."""
+        return inspect.getmodule(self.layer)
+
+
+#: The cells by name: rnnbook's layer and the reference loop.
+LOOPS = {"rnn": loop_rnn, "lstm": loop_lstm, "gru": loop_gru}
+CELLS: dict[str, Cell] = {name: Cell(name, layer, LOOPS[name]) for name, layer in LAYERS.items()}
 
 
 def available_cells() -> list[str]:
-    """The names of the cells whose rnnbook module can be imported."""
-    names = []
-    for name, cell in CELLS.items():
-        try:
-            importlib.import_module(cell.module)
-        except ImportError:
-            continue
-        names.append(name)
-    return names
+    """The names of the cells to benchmark: every cell of the registry."""
+    return list(CELLS)
 
 
 # -- the problem and the implementations --------------------------------------------
@@ -268,7 +177,7 @@ def rnnbook_forward_backward(
     cell: Cell, params: dict[str, np.ndarray], x: np.ndarray, dstates: np.ndarray
 ) -> tuple[np.ndarray, dict, np.ndarray]:
     """rnnbook's forward pass and BPTT; returns ``(states, grads, dx)``."""
-    module = importlib.import_module(cell.module)
+    module = cell.module
     states, trace = module.unroll(params, x)
     grads, dx, _ = module.backprop_through_time(params, trace, dstates)
     return states, grads, dx
@@ -614,6 +523,81 @@ def run(
     return {"meta": meta, "results": results}
 
 
+# -- sampling -------------------------------------------------------------------------
+
+#: What ``--sampling`` times: characters written, and the model's cell, layers and hidden size.
+SAMPLING = {"length": 1000, "cell": "lstm", "layers": 2, "hidden": 128}
+
+
+def sample_by_sequence(
+    model: CharModel, vocab: Vocabulary, length: int, *, temperature: float = 1.0, prime: str = "", rng
+) -> str:
+    """Write text as :func:`~rnnbook.models.charmodel.sample` did before the per-step API.
+
+    Every character goes through the sequence forward pass (:meth:`CharModel.run`,
+    with its checks) as a sequence of length 1.  The same draws as ``sample``,
+    so both write the same text from the same seed.
+    """
+    rng = np.random.default_rng(rng)
+    ids = vocab.encode(prime or ("\n" if "\n" in vocab.index else vocab.chars[0]))
+    logits, _, _, state = model.run(ids[:, None])
+    out = []
+    for _ in range(length):
+        p = softmax(logits[-1, 0].astype(np.float64) / temperature)
+        cdf = np.cumsum(p)
+        nxt = int(min(np.searchsorted(cdf, rng.random() * cdf[-1], side="right"), len(p) - 1))
+        out.append(nxt)
+        logits, _, _, state = model.run(np.array([[nxt]]), state)
+    return vocab.decode(out)
+
+
+def bench_sampling(
+    *, length: int = SAMPLING["length"], hidden: int = SAMPLING["hidden"], layers: int = SAMPLING["layers"],
+    repeats: int = 5, timer: Callable[[], float] = time.process_time,
+) -> dict[str, Any]:
+    """Time writing ``length`` characters with the per-step API and with the sequence API.
+
+    The model is an untrained float32 :class:`~rnnbook.models.charmodel.CharModel`
+    with the LSTM cell over the built-in corpus's characters.
+
+    Returns
+    -------
+    dict
+        The settings, the median seconds of each way (``step_s``, ``sequence_s``),
+        their ratio ``speedup`` and whether both wrote the same text (``same_text``).
+    """
+    vocab = Vocabulary.from_text(builtin_corpus())
+    model = CharModel(len(vocab), hidden, cell=SAMPLING["cell"], layers=layers, rng=0, dtype=np.float32)
+    ways = {
+        "step": lambda: sample(model, vocab, length, rng=0),
+        "sequence": lambda: sample_by_sequence(model, vocab, length, rng=0),
+    }
+    texts = {name: way() for name, way in ways.items()}  # also the warm-up
+    seconds = {}
+    for name, way in ways.items():
+        times = []
+        for _ in range(repeats):
+            start = timer()
+            way()
+            times.append(timer() - start)
+        seconds[name] = float(np.median(times))
+    return {
+        "length": length, "cell": SAMPLING["cell"], "layers": layers, "hidden": hidden, "vocab_size": len(vocab),
+        "repeats": repeats, "step_s": seconds["step"], "sequence_s": seconds["sequence"],
+        "speedup": seconds["sequence"] / seconds["step"], "same_text": texts["step"] == texts["sequence"],
+    }
+
+
+def format_sampling(row: dict[str, Any]) -> str:
+    """The sampling measurement in one line."""
+    return (
+        f"sampling {row['length']} characters, {row['cell']} {row['layers']} x {row['hidden']}, "
+        f"vocabulary {row['vocab_size']}: per-step API {row['step_s'] * 1e3:.1f} ms, sequence API "
+        f"{row['sequence_s'] * 1e3:.1f} ms, {row['speedup']:.1f}x faster"
+        + ("" if row["same_text"] else " (warning: the two wrote different text)")
+    )
+
+
 # -- reporting ------------------------------------------------------------------------
 
 COLUMNS = (
@@ -674,7 +658,7 @@ def describe(meta: dict[str, Any]) -> str:
             "CPU times are steadier than wall-clock times, but caches are shared"
             if meta.get("timer") == "cpu"
             else "wall-clock times are unreliable, ratios less so (the contenders take turns); "
-            "try OMP_NUM_THREADS=1 python -m rnnbook.bench --cpu-time"
+            "try OMP_NUM_THREADS=1 python benchmarks/bench.py --cpu-time"
         )
         lines.append(
             f"warning: the machine was busy (load average {load[0]:.1f} on {meta['cpu_count']} CPUs); {advice}"
@@ -686,9 +670,13 @@ def describe(meta: dict[str, Any]) -> str:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """The command line, ``python -m rnnbook.bench``; ``--help`` lists the options."""
-    parser = argparse.ArgumentParser(prog="python -m rnnbook.bench", description=__doc__.split("\n")[0])
+    """The command line, ``python benchmarks/bench.py``; ``--help`` lists the options."""
+    parser = argparse.ArgumentParser(prog="python benchmarks/bench.py", description=__doc__.split("\n")[0])
     parser.add_argument("--quick", action="store_true", help="tiny sizes, a smoke test in seconds")
+    parser.add_argument(
+        "--sampling", action="store_true",
+        help=f"time writing {SAMPLING['length']} characters with the per-step and the sequence API instead",
+    )
     parser.add_argument("--out", default="bench.json", help="where to write the JSON results (default bench.json)")
     parser.add_argument("--cells", default=None, help="comma-separated cells, e.g. rnn,lstm (default: all)")
     parser.add_argument("--repeats", type=int, default=None, help="timed repeats per measurement")
@@ -719,6 +707,16 @@ def main(argv: Sequence[str] | None = None) -> int:
         except ImportError:
             parser.error("--threads needs threadpoolctl (pip install threadpoolctl); or set OMP_NUM_THREADS")
         limits = threadpool_limits(limits=args.threads, user_api="blas")
+    if args.sampling:
+        length = 50 if args.quick else SAMPLING["length"]
+        timer = time.process_time if args.cpu_time else time.perf_counter
+        row = bench_sampling(length=length, repeats=repeats, timer=timer)
+        print(format_sampling(row))
+        with open(args.out, "w", encoding="utf-8") as fh:
+            json.dump({"meta": {"quick": args.quick, "timer": "cpu" if args.cpu_time else "wall"}, "sampling": row}, fh,
+                      indent=2)
+        print(f"wrote {args.out}")
+        return 0
     print(header(), flush=True)
     try:
         with limits:

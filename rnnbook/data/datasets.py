@@ -15,19 +15,19 @@ same data:
   ``"24 november 2026" -> "2026-11-24"`` (many-to-many translation), read
   as tokens by :func:`date_tokens`.
 
-A :class:`Vocabulary` turns token sequences into padded integer arrays of the
-package's time-major layout, (T, N), and back.
+A :class:`~rnnbook.data.encoding.Vocabulary` turns their token sequences into
+padded integer arrays of the package's time-major layout, (T, N), and back.
 """
 
 from __future__ import annotations
 
 import datetime
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 
 import numpy as np
 
-from rnnbook._validation import check_choice, check_positive_float, check_positive_int, check_rng
-from rnnbook.tasks import one_hot
+from rnnbook._validation import check_positive_float, check_positive_int, check_rng
+from rnnbook.data.encoding import Vocabulary, one_hot
 
 # A 5-wide, 7-tall pixel font for the digits, one string per row ("#" = ink).
 # Written out here (rather than rendered from a system font) so that the images
@@ -116,124 +116,6 @@ def digit_images(
         images[i, rows[i] : rows[i] + GLYPH_SHAPE[0], cols[i] : cols[i] + GLYPH_SHAPE[1]] = glyphs[labels[i]]
     images += rng.normal(0.0, noise, size=images.shape).astype(dtype)
     return images, labels
-
-
-class Vocabulary:
-    """A numbered list of tokens, with three special ones: padding, start and end.
-
-    Index 0 is ``"<pad>"`` (filler that makes sequences the same length),
-    1 is ``"<s>"`` (the start symbol a decoder is fed first) and 2 is
-    ``"</s>"`` (the end of a sequence); the tokens follow in the order given.
-
-    Parameters
-    ----------
-    tokens : iterable of str
-        The ordinary tokens (characters or words); duplicates are dropped.
-
-    Examples
-    --------
-    >>> vocab = Vocabulary("abc")
-    >>> vocab.encode(["ab", "c"], length=4)[:, 0]
-    array([3, 4, 2, 0])
-    >>> vocab.decode(vocab.encode(["ab", "c"], length=4))
-    [['a', 'b'], ['c']]
-    """
-
-    PAD, BOS, EOS = "<pad>", "<s>", "</s>"
-    pad, bos, eos = 0, 1, 2
-
-    def __init__(self, tokens: Iterable[str]) -> None:
-        symbols = [self.PAD, self.BOS, self.EOS]
-        for token in tokens:
-            if not isinstance(token, str) or not token:
-                raise TypeError(f"tokens must be non-empty strings, got {token!r}")
-            if token not in symbols:
-                symbols.append(token)
-        self.symbols: tuple[str, ...] = tuple(symbols)
-        self.index: dict[str, int] = {s: i for i, s in enumerate(symbols)}
-
-    def __len__(self) -> int:
-        return len(self.symbols)
-
-    def __repr__(self) -> str:
-        return f"Vocabulary({len(self)} symbols: {' '.join(self.symbols[:12])}{' ...' if len(self) > 12 else ''})"
-
-    def encode(
-        self,
-        sequences: Sequence[Sequence[str]],
-        *,
-        length: int | None = None,
-        end: bool = True,
-        pad_at: str = "end",
-    ) -> np.ndarray:
-        """Turn token sequences into one padded array of indices, one column per sequence.
-
-        Parameters
-        ----------
-        sequences : sequence of sequences of str
-            N sequences of tokens (a string is a sequence of characters).
-        length : int, optional
-            T, the padded length; by default the longest sequence (plus its end token).
-        end : bool, default True
-            Whether to write ``"</s>"`` after each sequence.
-        pad_at : {"end", "start"}, default "end"
-            Where the padding goes.  An encoder that answers from its last
-            state should read the padding *first* (``"start"``), so that the
-            last thing it reads is the sequence itself.
-
-        Returns
-        -------
-        numpy.ndarray of int64, shape (T, N)
-        """
-        check_choice(pad_at, "pad_at", ("end", "start"))
-        if isinstance(sequences, str) or not isinstance(sequences, Sequence) or not sequences:
-            raise TypeError(f"sequences must be a non-empty list of token sequences, got {type(sequences).__name__}")
-        coded = []
-        for i, seq in enumerate(sequences):
-            unknown = [tok for tok in seq if tok not in self.index]
-            if unknown:
-                raise ValueError(f"sequence {i} holds tokens not in the vocabulary: {unknown[:5]}")
-            coded.append([self.index[tok] for tok in seq] + ([self.eos] if end else []))
-        longest = max(len(c) for c in coded)
-        if length is None:
-            length = longest
-        length = check_positive_int(length, "length")
-        if longest > length:
-            raise ValueError(f"length={length} is too short: the longest sequence needs {longest} steps")
-        out = np.full((length, len(coded)), self.pad, dtype=np.int64)
-        for j, c in enumerate(coded):
-            if pad_at == "end":
-                out[: len(c), j] = c
-            else:
-                out[length - len(c) :, j] = c
-        return out
-
-    def decode(self, indices: np.ndarray) -> list[list[str]]:
-        """Read each column of ``indices`` (T, N) up to its first end token.
-
-        Padding and start tokens are skipped.
-
-        Returns
-        -------
-        list of N lists of str
-        """
-        indices = np.asarray(indices)
-        if indices.ndim != 2 or not np.issubdtype(indices.dtype, np.integer):
-            raise ValueError(f"indices must be a 2-d integer array (T, N), got {indices.dtype} {indices.shape}")
-        out = []
-        for column in indices.T:
-            tokens = []
-            for i in column:
-                if i == self.eos:
-                    break
-                if i not in (self.pad, self.bos):
-                    tokens.append(self.symbols[i])
-            out.append(tokens)
-        return out
-
-    def one_hot(self, indices: np.ndarray, dtype: type | np.dtype = np.float64) -> np.ndarray:
-        """One-hot vectors (..., V) for an index array of any shape."""
-        return one_hot(indices, len(self), dtype)
 
 
 def bag_of_words(indices: np.ndarray, vocab_size: int, dtype: type | np.dtype = np.float64) -> np.ndarray:

@@ -3,45 +3,18 @@
 Every model keeps its parameters in one flat dict, ``params``, whose names say
 where each array lives (``"rnn.weight_hh"``, ``"readout.weight"``), and offers
 ``logits(x)`` and ``loss_and_grads(x, y)``.  That is all an optimiser and
-:func:`rnnbook.train.fit` need.
+:func:`rnnbook.training.loop.fit` need.
 """
 
 from __future__ import annotations
 
 import numpy as np
 
-from rnnbook._validation import check_choice, check_features, check_labels, check_positive_int, check_rng
-from rnnbook.gru import GRU
-from rnnbook.linear import init_linear, linear_backward, linear_forward
-from rnnbook.losses import softmax_cross_entropy
-from rnnbook.lstm import LSTM
-from rnnbook.rnn import RNN
-
-Params = dict[str, np.ndarray]
-
-#: The recurrent layers a model can be built from, by name.
-CELLS: dict[str, type] = {"rnn": RNN, "lstm": LSTM, "gru": GRU}
-
-
-def make_cell(
-    cell: str, input_size: int, hidden_size: int, *, rng: np.random.Generator, dtype: np.dtype, activation: str = "tanh"
-):
-    """Build a recurrent layer by name: ``"rnn"`` (with ``activation``), ``"lstm"`` or ``"gru"``."""
-    cls = CELLS[check_choice(cell, "cell", tuple(CELLS))]
-    if cls is RNN:
-        return RNN(input_size, hidden_size, activation, rng=rng, dtype=dtype)
-    return cls(input_size, hidden_size, rng=rng, dtype=dtype)
-
-
-def split(params: Params, prefix: str) -> Params:
-    """The entries of ``params`` under ``prefix.``, with the prefix removed (views, not copies)."""
-    start = prefix + "."
-    return {k[len(start):]: v for k, v in params.items() if k.startswith(start)}
-
-
-def join(prefix: str, params: Params) -> Params:
-    """Put ``prefix.`` in front of every name."""
-    return {f"{prefix}.{k}": v for k, v in params.items()}
+from rnnbook._validation import check_features, check_labels, check_positive_int, check_rng
+from rnnbook.layers.base import Params, attach, join, split
+from rnnbook.layers.linear import init_linear, linear, linear_backward
+from rnnbook.layers.registry import make_cell
+from rnnbook.training.losses import cross_entropy
 
 
 class SequenceClassifier:
@@ -56,6 +29,7 @@ class SequenceClassifier:
     n_classes : int
         C, the number of possible answers.
     cell : {"rnn", "lstm", "gru"}, default "rnn"
+        The recurrent layer (:data:`rnnbook.layers.registry.CELLS`).
     activation : str, default "tanh"
         For ``cell="rnn"`` only.
     rng : numpy.random.Generator or int
@@ -82,26 +56,26 @@ class SequenceClassifier:
         rng = check_rng(rng)
         self.n_classes = check_positive_int(n_classes, "n_classes")
         self.layer = make_cell(cell, input_size, hidden_size, rng=rng, dtype=np.dtype(dtype), activation=activation)
-        self.params = join("rnn", self.layer.params) | join(
-            "readout", init_linear(hidden_size, n_classes, rng=rng, dtype=dtype)
-        )
-        self.layer.params = split(self.params, "rnn")
+        self.params: Params = {}
+        attach(self.params, "rnn", self.layer)
+        self.params |= join("readout", init_linear(hidden_size, n_classes, rng=rng, dtype=dtype))
 
     def logits(self, x: np.ndarray) -> np.ndarray:
         """Scores for each class, shape (B, C), from a sequence ``x`` of shape (T, B, I)."""
         states, _ = self.layer.forward(x)
-        return linear_forward(split(self.params, "readout"), states[-1])
+        return linear(split(self.params, "readout"), states[-1])
 
     def loss_and_grads(self, x: np.ndarray, y: np.ndarray) -> tuple[float, Params]:
         """Cross-entropy of the answers against labels ``y`` (B,), and every gradient."""
         states, trace = self.layer.forward(x)
+        check_labels(y, "y", shape=(x.shape[1],), n_classes=self.n_classes)
         readout = split(self.params, "readout")
         last = states[-1]
-        loss, dlogits = softmax_cross_entropy(linear_forward(readout, last), y)
+        loss, dlogits = cross_entropy(linear(readout, last), y)
         grads_out, dlast = linear_backward(readout, last, dlogits)
         dstates = np.zeros_like(states)
         dstates[-1] = dlast
-        grads_rnn, _, _ = self.layer.backward(trace, dstates)
+        grads_rnn, _, _ = self.layer.backprop(trace, dstates)
         return loss, join("rnn", grads_rnn) | join("readout", grads_out)
 
 
@@ -145,16 +119,17 @@ class MLPClassifier:
 
     def logits(self, x: np.ndarray) -> np.ndarray:
         """Scores (B, C) for inputs ``x`` of shape (B, I)."""
-        hidden = np.tanh(linear_forward(split(self.params, "hidden"), x))
-        return linear_forward(split(self.params, "readout"), hidden)
+        x = check_features(x, "x", self.params["hidden.weight"].shape[1], dtype=self.params["hidden.weight"].dtype)
+        hidden = np.tanh(linear(split(self.params, "hidden"), x))
+        return linear(split(self.params, "readout"), hidden)
 
     def loss_and_grads(self, x: np.ndarray, y: np.ndarray) -> tuple[float, Params]:
         """Cross-entropy against labels ``y`` (B,), and every gradient."""
         x = check_features(x, "x", self.params["hidden.weight"].shape[1], dtype=self.params["hidden.weight"].dtype)
         check_labels(y, "y", shape=(x.shape[0],), n_classes=self.n_classes)
         first, second = split(self.params, "hidden"), split(self.params, "readout")
-        hidden = np.tanh(linear_forward(first, x))
-        loss, dlogits = softmax_cross_entropy(linear_forward(second, hidden), y)
+        hidden = np.tanh(linear(first, x))
+        loss, dlogits = cross_entropy(linear(second, hidden), y)
         grads_out, dhidden = linear_backward(second, hidden, dlogits)
         grads_in, _ = linear_backward(first, x, dhidden * (1 - hidden * hidden))
         return loss, join("hidden", grads_in) | join("readout", grads_out)

@@ -24,7 +24,9 @@ from dataclasses import dataclass
 import numpy as np
 
 from rnnbook._validation import check_array, check_choice, check_positive_int
-from rnnbook.rnn import ACTIVATIONS, check_params, step, unroll
+from rnnbook.layers.activations import ACTIVATIONS
+from rnnbook.layers.base import check_params
+from rnnbook.layers.rnn import step, unroll
 
 Params = dict[str, np.ndarray]
 

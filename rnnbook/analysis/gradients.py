@@ -27,7 +27,9 @@ from rnnbook._validation import (
     check_positive_int,
     check_rng,
 )
-from rnnbook.rnn import ACTIVATIONS, Params, Trace, backprop_through_time, check_params, unroll
+from rnnbook.layers.activations import ACTIVATIONS
+from rnnbook.layers.base import Params, RecurrentLayer, check_params
+from rnnbook.layers.rnn import Trace, backprop_through_time, unroll
 
 #: gamma: the largest value of f' for each activation, used in the bound.
 #: tanh'(0) = 1, sigmoid'(0) = 1/4, relu' is 0 or 1.
@@ -259,3 +261,53 @@ def truncated_backprop_through_time(
             grads[name] += g
     return grads, dx
 
+
+
+def memory_jacobian_norms(layer: RecurrentLayer, x: np.ndarray, lags) -> np.ndarray:
+    """How strongly the layer's memory at the end depends on its memory ``k`` steps earlier.
+
+    The *memory* is what the layer says carries its long memory
+    (:meth:`~rnnbook.layers.base.RecurrentLayer.memory`): the cell :math:`c_t`
+    of an LSTM, the state of an RNN or a GRU.  For each lag ``k`` this runs the
+    layer along ``x`` and returns the spectral norm (largest singular value) of
+    the Jacobian :math:`\\partial m_T / \\partial m_{T-k}`, the most that a
+    change of the memory ``k`` steps back can move the final memory, per unit
+    of change.  A norm that falls like :math:`\\gamma^k` means the gradient
+    vanishes; a flat one means it survives.
+
+    The Jacobian is computed with the layer's own backward pass: the sequence is
+    copied H times into a batch, and copy ``j`` backpropagates the unit vector
+    :math:`e_j` from the final memory, so the gradient it returns for the
+    initial memory is row ``j`` of the Jacobian.
+
+    Parameters
+    ----------
+    layer : RecurrentLayer
+        An RNN, LSTM or GRU.
+    x : numpy.ndarray, shape (T, 1, I)
+        One input sequence, with the layer's dtype.
+    lags : sequence of int
+        Each ``k`` in ``1 .. T``.
+
+    Returns
+    -------
+    numpy.ndarray, shape (len(lags),)
+        The norm for each lag, float64.
+    """
+    hidden, dtype = layer.hidden_size, layer.dtype
+    x = check_array(x, "x", ndim=3, shape=(None, 1, layer.input_size), dtype=dtype)
+    steps = x.shape[0]
+    lags = [check_positive_int(k, "lag") for k in lags]
+    if any(k > steps for k in lags):
+        raise ValueError(f"every lag must be at most the sequence length {steps}, got {max(lags)}")
+    batch = np.repeat(x, hidden, axis=1)  # (T, H, I): H copies of the one sequence
+    _, trace = layer.forward(batch)
+    unit = layer.state_from_memory(np.eye(hidden, dtype=dtype))  # e_j at the final memory of copy j
+    norms = np.empty(len(lags))
+    for n, k in enumerate(lags):
+        start = steps - k
+        state0 = None if start == 0 else layer.state_at(trace, start - 1)
+        tail, tail_trace = layer.run(batch[start:], state0)
+        _, _, dstate0 = layer.backprop(tail_trace, np.zeros_like(tail), unit)
+        norms[n] = np.linalg.norm(layer.memory(dstate0).astype(np.float64), 2)
+    return norms

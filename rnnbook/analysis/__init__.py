@@ -1,0 +1,8 @@
+"""What the book needs to look inside the networks: gradient checks, Jacobians, traces, diagrams, experiments.
+
+- :mod:`~rnnbook.analysis.gradcheck`: numerical gradients;
+- :mod:`~rnnbook.analysis.gradients`: Jacobians through time, their norms and bounds, truncated BPTT;
+- :mod:`~rnnbook.analysis.trace`: the state step by step, parameter counts;
+- :mod:`~rnnbook.analysis.diagrams`: the rolled and unrolled pictures;
+- :mod:`~rnnbook.analysis.experiments`: training on the adding problem at many lags.
+"""

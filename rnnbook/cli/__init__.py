@@ -1,0 +1,64 @@
+"""The ``rnnbook`` command: train a character-level language model on your own text.
+
+::
+
+    rnnbook train [TEXTFILE] --out DIR [--model rnn|lstm|gru] [--hidden N] [--layers N]
+                  [--seq-len N] [--batch N] [--lr X] [--steps N | --minutes X] [--seed N]
+                  [--checkpoint-every N] [--resume]
+    rnnbook sample DIR [--temperature X] [--length N] [--prime TEXT] [--seed N]
+    rnnbook info DIR
+    rnnbook export DIR --torch FILE
+    rnnbook problems CHAPTER --student ID [--count N] [--out DIR] [--salt S]
+    rnnbook check KEY ANSWERS
+
+``train`` holds out the last 10% of the text for validation, prints a progress
+line (step, training and validation loss in nats per character, characters per
+second, time left) and now and then a sample, and checkpoints the run into
+``DIR`` every ``--checkpoint-every`` steps, at the end, and on Ctrl-C (then it
+exits with status 130).  ``train --resume --out DIR`` continues from the
+checkpoint; with the same ``--steps`` it ends on exactly the same weights as a
+run that was never interrupted.  Without TEXTFILE it trains on the built-in
+corpus, the Python source of a few standard-library modules
+(:data:`rnnbook.data.text.BUILTIN_FILES`).
+
+``problems`` and ``check`` are the teaching kit (``rnnbook.teaching``): a
+worksheet and answer key per student and chapter, and the grading of a
+filled-in answers file.
+
+Every error (a missing, empty, binary or non-UTF-8 text, a text shorter than
+one sequence, a corrupted checkpoint, a temperature of 0 ...) is one line on
+stderr, ``rnnbook: error: ...``, and a non-zero exit status.
+"""
+
+from __future__ import annotations
+
+import sys
+
+from rnnbook.cli.commands import cmd_export, cmd_info, cmd_sample
+from rnnbook.cli.errors import PROG, CLIError
+from rnnbook.cli.parser import build_parser
+from rnnbook.cli.train import cmd_train
+from rnnbook.data.text import TextError
+from rnnbook.training.checkpoint import CheckpointError
+from rnnbook.training.loop import TrainingDiverged
+
+__all__ = ["CLIError", "build_parser", "main"]
+
+COMMANDS = {"train": cmd_train, "sample": cmd_sample, "info": cmd_info, "export": cmd_export}
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run the ``rnnbook`` command with ``argv`` (default ``sys.argv[1:]``); return the exit status."""
+    args = build_parser().parse_args(argv)
+    try:
+        return COMMANDS.get(args.command, getattr(args, "func", None))(args)
+    except (CLIError, TextError, TrainingDiverged, CheckpointError) as err:
+        print(f"{PROG}: error: {err}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        print(f"{PROG}: error: interrupted", file=sys.stderr)
+        return 130
+    except (OSError, ValueError, TypeError) as err:
+        # Anything else the user can cause (a folder that cannot be written, ...): one line, no traceback.
+        print(f"{PROG}: error: {err}", file=sys.stderr)
+        return 1

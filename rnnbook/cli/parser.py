@@ -1,0 +1,134 @@
+"""The ``rnnbook`` command's options, and every training setting's default, defined once."""
+
+from __future__ import annotations
+
+import argparse
+import math
+
+from rnnbook.cli.errors import PROG
+from rnnbook.data.text import BUILTIN_FILES
+from rnnbook.layers.registry import CELLS
+from rnnbook.teaching.commands import add_subcommands
+from rnnbook.training.chartrainer import DEFAULT_LR
+
+#: The share of the text held out for validation.
+VALIDATION_FRACTION = 0.1
+#: The training settings a run is defined by (saved with it), by option name, with their defaults.
+DEFAULTS = {
+    "model": "rnn",
+    "hidden": 128,
+    "layers": 1,
+    "seq_len": 50,
+    "batch": 32,
+    "lr": DEFAULT_LR,
+    "seed": 0,
+    "steps": 2000,
+}
+#: How often the training loop checkpoints, prints progress and writes a sample, in steps.
+EVERY = {"checkpoint_every": 200, "print_every": 50, "sample_every": 500}
+
+
+class _Parser(argparse.ArgumentParser):
+    # argparse prints the usage before its error message; the tool promises one line.
+    def error(self, message: str):
+        self.exit(2, f"{PROG}: error: {message} (see {self.prog} --help)\n")
+
+
+def _positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}") from None
+    if value <= 0:
+        raise argparse.ArgumentTypeError(f"expected a positive integer, got {value}")
+    return value
+
+
+def _positive_float(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number > 0, got {text!r}") from None
+    if not math.isfinite(value) or value <= 0:
+        raise argparse.ArgumentTypeError(f"expected a finite number > 0, got {text}")
+    return value
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The argument parser of the ``rnnbook`` command."""
+    corpus = ", ".join(BUILTIN_FILES)
+    parser = _Parser(
+        prog=PROG,
+        description="Train a character-level language model (rnnbook, chapter 8) and write text with it.",
+    )
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    train = sub.add_parser(
+        "train",
+        help="train a model on a text file (or the built-in corpus)",
+        description=(
+            "Train a character-level model. The last 10% of the text is held out for validation. "
+            "A checkpoint is saved in DIR every --checkpoint-every steps, at the end and on Ctrl-C (exit status 130); "
+            "'rnnbook train --resume --out DIR' continues it, bit for bit as if never interrupted. "
+            f"Without TEXTFILE the built-in corpus is used: the Python source of the standard-library "
+            f"modules {corpus}, read from this Python's library folder."
+        ),
+    )
+    train.add_argument("text", nargs="?", metavar="TEXTFILE", help="a UTF-8 text file (default: built-in corpus)")
+    train.add_argument("--out", required=True, metavar="DIR", help="the run folder for checkpoints")
+    train.add_argument(
+        "--resume", action="store_true", help="continue the run checkpointed in --out (only --lr may change)"
+    )
+    train.add_argument("--model", choices=tuple(CELLS), help=f"recurrent layer (default {DEFAULTS['model']})")
+    train.add_argument("--hidden", type=_positive_int, metavar="N", help=f"state size (default {DEFAULTS['hidden']})")
+    train.add_argument(
+        "--layers", type=_positive_int, metavar="N", help=f"stacked layers (default {DEFAULTS['layers']})"
+    )
+    train.add_argument(
+        "--seq-len", type=_positive_int, metavar="N", help=f"characters per chunk (default {DEFAULTS['seq_len']})"
+    )
+    train.add_argument(
+        "--batch", type=_positive_int, metavar="N", help=f"streams side by side (default {DEFAULTS['batch']})"
+    )
+    train.add_argument(
+        "--lr", type=_positive_float, metavar="X", help=f"Adam's learning rate (default {DEFAULTS['lr']})"
+    )
+    budget = train.add_mutually_exclusive_group()
+    budget.add_argument(
+        "--steps", type=_positive_int, metavar="N", help=f"train until this step (default {DEFAULTS['steps']})"
+    )
+    budget.add_argument("--minutes", type=_positive_float, metavar="X", help="train for this long instead")
+    train.add_argument(
+        "--seed", type=int, metavar="N", help=f"seed for weights and data order (default {DEFAULTS['seed']})"
+    )
+    intervals = [("checkpoint_every", "checkpoints"), ("print_every", "progress lines"), ("sample_every", "samples")]
+    for option, what in intervals:
+        train.add_argument(
+            "--" + option.replace("_", "-"), type=_positive_int, default=EVERY[option], metavar="N",
+            help=f"steps between {what} ({EVERY[option]})",
+        )
+
+    smp = sub.add_parser(
+        "sample", help="write text with a trained model", description="Write text with a trained model."
+    )
+    smp.add_argument("run", metavar="DIR", help="a run folder written by 'rnnbook train'")
+    smp.add_argument("--temperature", type=_positive_float, default=1.0, metavar="X", help="> 0 (default 1.0)")
+    smp.add_argument("--length", type=_positive_int, default=500, metavar="N", help="characters to write (500)")
+    smp.add_argument("--prime", default="", metavar="TEXT", help="text the model reads first")
+    smp.add_argument("--seed", type=int, default=0, metavar="N", help="seed of the sampling (0)")
+
+    info = sub.add_parser("info", help="describe a run folder", description="Describe a run folder.")
+    info.add_argument("run", metavar="DIR")
+
+    export = sub.add_parser(
+        "export",
+        help="write the weights for PyTorch",
+        description=(
+            "Write the weights as a PyTorch state_dict (torch.save): rnn.weight_ih_l0 ... for torch.nn.RNN/LSTM/GRU "
+            "and decoder.weight, decoder.bias for torch.nn.Linear; FILE.json holds the sizes and the vocabulary."
+        ),
+    )
+    export.add_argument("run", metavar="DIR")
+    export.add_argument("--torch", required=True, metavar="FILE", help="the .pt file to write")
+    add_subcommands(sub)  # rnnbook problems, rnnbook check (the teaching kit)
+    return parser

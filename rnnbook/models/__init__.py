@@ -1,0 +1,12 @@
+"""Models: a recurrent layer (or a stack, or two) plus a read-out.
+
+Every model keeps its parameters in one flat dict, ``params``, whose names say
+where each array lives (``"rnn.weight_hh"``, ``"readout.weight"``), and offers
+``loss_and_grads``; that is all an optimiser and
+:func:`rnnbook.training.loop.fit` need.
+
+- :mod:`~rnnbook.models.classifiers`: one-to-one and many-to-one classifiers;
+- :mod:`~rnnbook.models.regressor`: many-to-one regression (the adding problem);
+- :mod:`~rnnbook.models.seq2seq`: models that write a sequence (captioner, translator, tagger);
+- :mod:`~rnnbook.models.charmodel`: the character-level language model and sampling.
+"""

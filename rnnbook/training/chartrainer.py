@@ -1,0 +1,163 @@
+"""Training the character model: truncated backpropagation through time over streams of text.
+
+:class:`CharTrainer` cuts the text into ``batch_size`` long streams that are
+read side by side, ``seq_len`` characters at a time: the state at the end of
+one chunk is the starting state of the next, but the gradient stops at the
+chunk boundary.  :func:`evaluate` measures the loss on held-out text.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from rnnbook._validation import check_positive_float, check_positive_int, check_rng
+from rnnbook.data.text import TextError
+from rnnbook.layers.base import State
+from rnnbook.models.charmodel import CharModel
+from rnnbook.training.loop import TrainingDiverged, check_finite_step
+from rnnbook.training.losses import cross_entropy
+from rnnbook.training.optim import Adam, clip_gradients
+
+#: Adam's learning rate and the clipping threshold when none is given.
+DEFAULT_LR = 2e-3
+DEFAULT_MAX_NORM = 5.0
+
+
+def evaluate(model: CharModel, ids: np.ndarray, *, streams: int = 16, seq_len: int = 200) -> float:
+    """Mean cross-entropy, in nats per character, of every next character of ``ids`` (N,).
+
+    The text is cut into ``streams`` pieces read side by side, ``seq_len`` steps
+    at a time, each carrying its state across chunks (only the first characters
+    of each stream are read from a zero state).
+    """
+    ids = np.asarray(ids)
+    if ids.ndim != 1 or len(ids) < 2:
+        raise ValueError(f"ids must be a 1-d array of at least 2 characters, got shape {ids.shape}")
+    streams = max(1, min(streams, (len(ids) - 1) // 32 or 1))
+    length = (len(ids) - 1) // streams
+    inputs = ids[: streams * length].reshape(streams, length).T
+    targets = ids[1 : streams * length + 1].reshape(streams, length).T
+    total, state = 0.0, None
+    with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
+        for start in range(0, length, seq_len):
+            logits, _, _, state = model.run(inputs[start : start + seq_len], state)
+            loss, _ = cross_entropy(logits, targets[start : start + seq_len])
+            total += loss * logits.shape[0] * streams
+    # The characters that did not fit into equal streams (fewer than `streams`) are left out.
+    return total / (length * streams)
+
+
+class CharTrainer:
+    """Adam on a character model, batches of streams, truncated BPTT carrying the state.
+
+    The training text is cut into ``batch_size`` streams of equal length read
+    side by side; each step trains on the next ``seq_len`` characters of every
+    stream, starting from the states where the previous step stopped.  When the
+    streams run out (an *epoch*), the state is reset and the streams are cut
+    again from a random offset in ``[0, seq_len)`` drawn from ``rng``, so that
+    the chunk boundaries move from epoch to epoch.
+
+    Everything the next step depends on (weights, Adam's moments, the rng, the
+    position in the text, the carried state) is in its attributes, and
+    :mod:`rnnbook.training.checkpoint` saves and restores all of it, so a
+    restored run continues bit for bit.
+
+    Parameters
+    ----------
+    model : CharModel
+    ids : numpy.ndarray of int, shape (N,)
+        The training text, encoded.
+    seq_len : int
+        T, the characters per chunk (the truncation length).
+    batch_size : int
+        B, the number of streams; reduced (see ``self.batch_size``) when the
+        text is too short for B streams of at least ``seq_len`` characters.
+    lr : float, default 2e-3
+        Adam's learning rate.
+    max_norm : float, default 5.0
+        The global gradient norm is clipped to this.
+    rng : numpy.random.Generator or int
+        For the offsets of the epochs.
+
+    Raises
+    ------
+    TextError
+        If the text is shorter than one sequence (``seq_len + 1`` characters).
+    """
+
+    def __init__(
+        self,
+        model: CharModel,
+        ids: np.ndarray,
+        *,
+        seq_len: int,
+        batch_size: int,
+        lr: float = DEFAULT_LR,
+        max_norm: float = DEFAULT_MAX_NORM,
+        rng: np.random.Generator | int,
+    ) -> None:
+        self.model = model
+        self.ids = np.asarray(ids, dtype=np.int64)
+        self.seq_len = check_positive_int(seq_len, "seq_len")
+        check_positive_int(batch_size, "batch_size")
+        if len(self.ids) < self.seq_len + 1:
+            raise TextError(
+                f"the training text has {len(self.ids)} characters, shorter than one sequence "
+                f"(seq_len + 1 = {self.seq_len + 1}); use a longer text or a smaller --seq-len"
+            )
+        self.requested_batch_size = batch_size
+        self.batch_size = min(batch_size, (len(self.ids) - 1) // self.seq_len)
+        self.max_norm = check_positive_float(max_norm, "max_norm")
+        self.optimizer = Adam(lr=lr)
+        self.rng = check_rng(rng)
+        self.step_count = 0
+        self.epoch = 0
+        self.chunk = 0
+        self.losses: list[float] = []
+        self.state: list[State] | None = None
+        self._new_epoch()
+
+    def _new_epoch(self) -> None:
+        slack = min(self.seq_len - 1, len(self.ids) - 1 - self.batch_size * self.seq_len)
+        self.offset = int(self.rng.integers(0, slack + 1))
+        self.cut()
+        self.chunk = 0
+        self.state = None
+
+    def cut(self) -> None:
+        """Cut the text into the streams of the current epoch, from ``self.offset``."""
+        usable = self.ids[self.offset :]
+        length = (len(usable) - 1) // self.batch_size
+        self.n_chunks = length // self.seq_len
+        self._inputs = usable[: self.batch_size * length].reshape(self.batch_size, length).T
+        self._targets = usable[1 : self.batch_size * length + 1].reshape(self.batch_size, length).T
+
+    def train_step(self) -> float:
+        """One step of Adam on the next chunk; returns its loss (nats per character).
+
+        Raises
+        ------
+        TrainingDiverged
+            If the loss or a gradient is NaN or infinite; the weights are then
+            left as they were before this step.
+        """
+        if self.chunk >= self.n_chunks:
+            self.epoch += 1
+            self._new_epoch()
+        rows = slice(self.chunk * self.seq_len, (self.chunk + 1) * self.seq_len)
+        # Overflow is divergence, detected below and reported as TrainingDiverged, not as numpy warnings.
+        with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
+            loss, grads, final = self.model.loss_grads_and_state(self._inputs[rows], self._targets[rows], self.state)
+            norm = clip_gradients(grads, self.max_norm)
+        check_finite_step(loss, norm, self.step_count + 1)
+        with np.errstate(over="ignore", invalid="ignore"):
+            self.optimizer.step(self.model.params, grads)
+        if not all(np.isfinite(p).all() for p in self.model.params.values()):
+            raise TrainingDiverged(
+                f"the weights became NaN or infinite at step {self.step_count + 1}; try a smaller learning rate (--lr)"
+            )
+        self.state = final
+        self.chunk += 1
+        self.step_count += 1
+        self.losses.append(loss)
+        return loss
