@@ -27,7 +27,7 @@ Times are medians over several repeats, after a warm-up, in the manner of
 ``timeit``.  The results are printed as a table and written as JSON.
 
 ``--sampling`` times instead how long the character model takes to write
-1,000 characters (:func:`rnnbook.models.charmodel.sample`, 2 layers of 128
+1,000 characters (:func:`rnnbook.models.classifiers.charmodel.sample`, 2 layers of 128
 LSTM units): with the layers' per-step API, as the package samples, and
 through the sequence API with one character per call, as it sampled before
 the per-step API existed.
@@ -143,8 +143,9 @@ class Cell:
         return inspect.getmodule(self.layer)
 
 
-#: The cells by name: rnnbook's layer and the reference loop.
+#: The reference loop of each cell.
 LOOPS = {"rnn": loop_rnn, "lstm": loop_lstm, "gru": loop_gru}
+#: The cells by name: rnnbook's layer and the reference loop.
 CELLS: dict[str, Cell] = {name: Cell(name, layer, LOOPS[name]) for name, layer in LAYERS.items()}
 
 
@@ -532,9 +533,9 @@ SAMPLING = {"length": 1000, "cell": "lstm", "layers": 2, "hidden": 128}
 def sample_by_sequence(
     model: CharModel, vocab: Vocabulary, length: int, *, temperature: float = 1.0, prime: str = "", rng
 ) -> str:
-    """Write text as :func:`~rnnbook.models.charmodel.sample` did before the per-step API.
+    """Write text as :func:`~rnnbook.models.classifiers.charmodel.sample` did before the per-step API.
 
-    Every character goes through the sequence forward pass (:meth:`CharModel.run`,
+    Every character goes through the sequence forward pass (:meth:`~rnnbook.models.classifiers.charmodel.CharModel.run`,
     with its checks) as a sequence of length 1.  The same draws as ``sample``,
     so both write the same text from the same seed.
     """
@@ -557,7 +558,7 @@ def bench_sampling(
 ) -> dict[str, Any]:
     """Time writing ``length`` characters with the per-step API and with the sequence API.
 
-    The model is an untrained float32 :class:`~rnnbook.models.charmodel.CharModel`
+    The model is an untrained float32 :class:`~rnnbook.models.classifiers.charmodel.CharModel`
     with the LSTM cell over the built-in corpus's characters.
 
     Returns

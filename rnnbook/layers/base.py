@@ -1,6 +1,6 @@
 """What every recurrent layer shares: parameters in torch's layout, and the layer contract.
 
-A recurrent layer keeps its parameters in a dict, :data:`Params`, under
+A recurrent layer keeps its parameters in a dict, ``Params``, under
 ``torch.nn.RNN``/``LSTM``/``GRU`` names: ``weight_ih`` (G*H, I),
 ``weight_hh`` (G*H, H), ``bias_ih`` and ``bias_hh`` (G*H,), with G blocks of
 rows (1 for the RNN, 4 for the LSTM, 3 for the GRU).  Models keep all their
@@ -10,7 +10,7 @@ model's dict in place updates the layer too.
 
 :class:`RecurrentLayer` is the contract every cell meets.  Its *state* is
 opaque: one (B, H) array for the RNN and the GRU, a tuple ``(h, c)`` for the
-LSTM.  Code outside :mod:`rnnbook.layers` only passes states around and asks
+LSTM.  Code outside ``rnnbook.layers`` only passes states around and asks
 the layer about them, so it never needs to know which cell it holds.
 """
 
