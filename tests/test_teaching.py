@@ -325,7 +325,8 @@ def test_written_files(tmp_path):
 
 
 def test_tex_to_html():
-    assert tex_to_html(r"h_{t-1} = \tanh(a_t)") == '<span class="math">h<sub>t-1</sub> = tanh(a<sub>t</sub>)</span>'
+    assert tex_to_html(r"h_{t-1} = \tanh(a_t)") == (
+        '<span class="math">h<sub>t-1</sub> = <span class="fn">tanh</span>(a<sub>t</sub>)</span>')
     assert "<table" in tex_to_html(r"\begin{pmatrix} 1 & 2 \\ 3 & 4 \end{pmatrix}")
 
 

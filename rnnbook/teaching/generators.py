@@ -253,8 +253,10 @@ def four_shapes(rng: np.random.Generator) -> Draft:
         what = (f"reads the sequence with an encoder, then writes $T' = {out_steps}$ output tokens from a "
                 f"vocabulary of $V = {answers}$")
         extra = " (every output token gets one score per vocabulary entry)"
+    article = "An" if shape[0] in "ae" else "A"
     text = (
-        f"A {shape} model (time-major arrays: time first, then the batch) with hidden size $H = {hidden}$ {what}. "
+        f"{article} {shape} model (time-major arrays: time first, then the batch) with hidden size "
+        f"$H = {hidden}$ {what}. "
         f"A batch holds $B = {batch}$ sequences of $T = {steps_t}$ steps with $I = {inputs}$ features each{extra}. "
         "Give the shape of each array, as a tuple like (2, 3, 4)."
     )
@@ -263,7 +265,7 @@ def four_shapes(rng: np.random.Generator) -> Draft:
     given = {"B": batch, "T": steps_t, "I": inputs, "H": hidden, "C": answers}
     if shape == "encoder-decoder":
         given["T_out"] = out_steps
-    return Draft(f"The arrays of a {shape} model", text, given, parts, steps)
+    return Draft(f"The arrays of {article.lower()} {shape} model", text, given, parts, steps)
 
 
 def _truncated_input_gradient(steps_t: int, window: int, dstates: np.ndarray) -> np.ndarray:

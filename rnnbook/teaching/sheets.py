@@ -110,10 +110,12 @@ def answers_template(sheet: Sheet) -> str:
 
 # -- HTML ------------------------------------------------------------------------------------
 
+_FN = '<span class="fn">{}</span>'  # function names upright, as in print
 _TEX_WORDS = {
-    r"\tanh": "tanh", r"\sigma": "σ", r"\odot": "⊙", r"\cdot": "·", r"\times": "×", r"\theta": "θ",
-    r"\tau": "τ", r"\lambda": "λ", r"\gamma": "γ", r"\ln": "ln ", r"\exp": "exp", r"\sum": "∑", r"\max": "max ",
-    r"\le": "≤", r"\ge": "≥", r"\dots": "…", r"\partial": "∂", r"\lceil": "⌈", r"\rceil": "⌉", r"\sqrt": "√",
+    r"\tanh": _FN.format("tanh"), r"\ln": _FN.format("ln") + " ", r"\exp": _FN.format("exp"),
+    r"\max": _FN.format("max") + " ", r"\sigma": "σ", r"\odot": "⊙", r"\cdot": "·", r"\times": "×",
+    r"\theta": "θ", r"\tau": "τ", r"\lambda": "λ", r"\gamma": "γ", r"\sum": "∑", r"\le": "≤", r"\ge": "≥",
+    r"\dots": "…", r"\partial": "∂", r"\lceil": "⌈", r"\rceil": "⌉", r"\sqrt": "√",
 }
 
 
@@ -158,7 +160,8 @@ def inline_html(markdown: str) -> str:
 _STYLE = """
 body { font: 12pt/1.45 Georgia, "DejaVu Serif", serif; max-width: 46em; margin: 2em auto; padding: 0 1em; }
 h1 { font-size: 1.5em; } h2 { font-size: 1.15em; margin-top: 1.6em; border-bottom: 1px solid #999; }
-.math { font-family: "DejaVu Serif", serif; font-style: italic; white-space: nowrap; }
+.math { font-family: "DejaVu Serif", serif; font-style: italic; }
+.math .fn { font-style: normal; }
 table.matrix { display: inline-table; vertical-align: middle; border-left: 1px solid; border-right: 1px solid;
   border-radius: 4px; border-collapse: separate; border-spacing: 6px 0; font-style: normal; }
 table.matrix td { text-align: right; }
