@@ -21,9 +21,12 @@ gradients of the parameters, of the inputs (T, B, I) and of the initial state.
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import numpy as np
 
-from rnnbook.layers.base import Params
+if TYPE_CHECKING:  # only for the annotations: the API page documents this module's own names
+    from rnnbook.layers.base import Params
 
 
 def sigmoid(a: np.ndarray) -> np.ndarray:
