@@ -16,7 +16,7 @@ import numpy as np
 from rnnbook.analysis.gradients import pascanu_bound, truncated_backprop_through_time
 from rnnbook.analysis.trace import chain_parameter_count, count_parameters, trace_states
 from rnnbook.layers import lstm
-from rnnbook.layers.registry import make_cell
+from rnnbook.layers.registry import CELLS, make_cell
 from rnnbook.layers.rnn import backprop_through_time, unroll
 from rnnbook.models.classifiers import SequenceClassifier
 from rnnbook.models.seq2seq import SequenceTagger, Translator
@@ -24,13 +24,12 @@ from rnnbook.teaching.drafts import Draft, Part, as_given, col, mat, num, pnum, 
 from rnnbook.training.losses import softmax, softmax_cross_entropy
 from rnnbook.training.optim import clip_gradients
 
-CELL_NAMES = {"rnn": "vanilla recurrent layer (tanh)", "lstm": "LSTM layer", "gru": "GRU layer"}
-#: What a student needs to know about each layer to count its parameters.
-CELL_HINTS = {
-    "rnn": "",
-    "lstm": " An LSTM has four gates (i, f, g, o), each with its own input weights, recurrent weights and biases.",
-    "gru": " A GRU has three gates (r, z, n), each with its own input weights, recurrent weights and biases.",
-}
+
+def _layer_name(cell: str, gates: int) -> tuple[str, str]:
+    """How a sheet names a layer ("an LSTM layer"), from the registry's name and its number of gate blocks."""
+    name = "vanilla recurrent layer (tanh)" if gates == 1 else f"{cell.upper()} layer"
+    article = "an" if name[0] in "AEFHILMNORSX" else "a"  # as the letters are spoken: an LSTM, a GRU
+    return article, name
 
 
 def state_trace(rng: np.random.Generator) -> Draft:
@@ -61,24 +60,32 @@ def state_trace(rng: np.random.Generator) -> Draft:
     return Draft("A hand trace of the state equation", text, given, parts, steps)
 
 
-def parameter_count(rng: np.random.Generator, cells: tuple[str, ...] = ("rnn",)) -> Draft:
-    """The parameters of a layer from its sizes (PyTorch's layout: two bias vectors)."""
+def parameter_count(rng: np.random.Generator, gated: bool = False) -> Draft:
+    """The parameters of a layer from its sizes (PyTorch's layout: two bias vectors).
+
+    ``gated=False`` asks about the vanilla layer (and a chain with separate weights
+    per step), ``gated=True`` about one of the registry's layers with gate blocks.
+    """
+    cells = [name for name, cls in CELLS.items() if (cls.gates > 1) == gated]
     cell = str(rng.choice(cells))
     inputs, hidden, steps_t = int(rng.integers(2, 31)), int(rng.integers(2, 65)), int(rng.integers(5, 101))
     layer = make_cell(cell, inputs, hidden, rng=np.random.default_rng(0), dtype=np.dtype(np.float64))
     total = count_parameters(layer.params)
-    article = "An" if cell == "lstm" else "A"
+    article, name = _layer_name(cell, layer.gates)
+    hint = "" if layer.gates == 1 else (
+        f" It computes {layer.gates} gate blocks, each with its own input weights, recurrent weights and biases."
+    )
     text = (
-        f"{article} {CELL_NAMES[cell]} has input size $I = {inputs}$ and hidden size $H = {hidden}$, and reads "
+        f"{article.capitalize()} {name} has input size $I = {inputs}$ and hidden size $H = {hidden}$, and reads "
         f"sequences of $T = {steps_t}$ steps. Count its parameters the way PyTorch stores them: input "
         "weights, recurrent weights and two bias vectors (one added to the input part, one to the recurrent part)."
-        + CELL_HINTS[cell]
+        + hint
     )
-    shapes = ", ".join(f"`{name}` {shape_text(p.shape)}" for name, p in layer.params.items())
+    shapes = ", ".join(f"`{key}` {shape_text(p.shape)}" for key, p in layer.params.items())
     parts = [Part("the number of parameters of the layer", total, type="integer")]
     steps = [f"The arrays are {shapes}: together {total} numbers. The same weights serve every step, "
              f"so $T = {steps_t}$ does not change the count."]
-    if cell == "rnn":
+    if layer.gates == 1:
         separate = chain_parameter_count(inputs, hidden, steps_t, shared=False)
         parts.append(Part(f"the number a chain with separate weights for each of the {steps_t} steps would have",
                           separate, type="integer"))
@@ -88,8 +95,7 @@ def parameter_count(rng: np.random.Generator, cells: tuple[str, ...] = ("rnn",))
         parts.append(Part("how many of them are recurrent weights (`weight_hh`)", recurrent, type="integer"))
         steps.append(f"`weight_hh` has shape {shape_text(layer.params['weight_hh'].shape)}: {recurrent} numbers.")
     given = {"I": inputs, "H": hidden, "T": steps_t}
-    title = f"Counting the parameters of {article.lower()} {CELL_NAMES[cell].split(' (')[0]}"
-    return Draft(title, text, given, parts, steps)
+    return Draft(f"Counting the parameters of {article} {name.split(' (')[0]}", text, given, parts, steps)
 
 
 def gradient_factor(rng: np.random.Generator) -> Draft:
@@ -355,7 +361,7 @@ def bptt_gradient(rng: np.random.Generator) -> Draft:
 KINDS = {
     "state_trace": state_trace,
     "parameter_count": parameter_count,
-    "gated_parameter_count": functools.partial(parameter_count, cells=("lstm", "gru")),
+    "gated_parameter_count": functools.partial(parameter_count, gated=True),
     "gradient_factor": gradient_factor,
     "clipping": clipping,
     "lstm_step": lstm_step,
