@@ -166,7 +166,7 @@ html_theme = "sphinx_book_theme"
 html_title = "rnnbook"
 html_baseurl = os.environ.get("RNNBOOK_BASEURL", "https://rnnbook.github.io/rnnbook/")
 html_static_path = ["book/_static"]
-html_css_files = ["rnnbook.css"]
+html_css_files = ["rnnbook.css", "print.css"]  # print.css: printing and make pdf
 html_js_files = ["gradient-explorer.js"]  # attaches only where <div id="gradient-explorer"> exists
 # The 404 page links with absolute paths under the site's path (/rnnbook/ on GitHub Pages).
 notfound_urls_prefix = urlparse(html_baseurl).path or "/"
