@@ -46,7 +46,7 @@ html: $(VENV)/.book-ready
 # book).  Not part of make html, which needs neither.  PDFs: _build/pdf/, copied to
 # _build/html/_downloads/pdf/ where each chapter's "Cite this chapter" box links them.
 pdf: html $(VENV)/.test-ready
-	$(BIN)/python tools/print_pdf.py --html _build/html --out _build/pdf
+	$(BIN)/python book/_ext/print_pdf.py --html _build/html --out _build/pdf
 
 # Two workers; the book itself is built once, in the background, from the start
 # of the run (see tests/conftest.py), reusing the chapters' execution cache of
@@ -64,7 +64,7 @@ bench: $(VENV)/.book-ready
 	$(BIN)/python benchmarks/bench.py
 
 lint: $(VENV)/.test-ready
-	$(BIN)/ruff check rnnbook tests gallery conf.py benchmarks tools
+	$(BIN)/ruff check rnnbook tests gallery conf.py benchmarks book/_ext
 
 clean:
 	rm -rf _build examples jupyter_execute sg_execution_times.rst

@@ -1,6 +1,6 @@
 """The printable chapters: ``make pdf``'s step run on the built book, then every PDF read back with pypdf.
 
-The ``printed_book`` fixture runs ``tools/print_pdf.py`` (what ``make pdf`` runs
+The ``printed_book`` fixture runs ``book/_ext/print_pdf.py`` (what ``make pdf`` runs
 after ``make html``) on the book of the ``built_book`` fixture, so ``make test``
 checks the PDFs without a separate step.  Each chapter's PDF must hold its
 numbered title, the chapter's cite-this line and page numbers on the first page,
@@ -45,7 +45,7 @@ def printed_book(built_book):
         pytest.skip(f"no Chromium at {CHROMIUM} (apt-get install chromium)")
     out = Path(tempfile.mkdtemp(prefix="rnnbook-pdf-"))
     result = subprocess.run(
-        [sys.executable, str(ROOT / "tools" / "print_pdf.py"), "--html", str(built_book), "--out", str(out)],
+        [sys.executable, str(ROOT / "book" / "_ext" / "print_pdf.py"), "--html", str(built_book), "--out", str(out)],
         capture_output=True, text=True, timeout=1800,  # catches a hang only
     )
     assert result.returncode == 0, result.stdout + result.stderr

@@ -12,7 +12,7 @@ and a copy of the plain-text reference right under the chapter's title, shown
 only in print (class ``rnnbook-print-cite``, see ``book/_static/print.css``), so
 the first page of a printed chapter says how to cite it.
 
-The PDFs are made by ``make pdf`` (``tools/print_pdf.py``), not by the HTML
+The PDFs are made by ``make pdf`` (``book/_ext/print_pdf.py``), not by the HTML
 build: they land in ``_build/html/_downloads/pdf/<slug>.pdf`` (and the whole book
 in ``book.pdf`` beside them).  In a plain ``make html`` build the PDF link
 (class ``rnnbook-download-pdf``) points to a file that is not there yet.
