@@ -29,6 +29,7 @@ CHAPTERS: dict[str, tuple[str, ...]] = {
     "state-equation": ("state_trace", "parameter_count", "four_shapes"),
     "learning-through-time": ("bptt_gradient", "tbptt_chunks", "clipping"),
     "vanishing-gradients": ("gradient_factor", "clipping", "tbptt_chunks"),
+    "encoder-decoder": ("four_shapes", "softmax_temperature", "clipping"),
     "gates": ("lstm_step", "gated_parameter_count", "gradient_factor"),
     "char-model": ("softmax_temperature", "uniform_loss", "parameter_count"),
 }
@@ -85,7 +86,7 @@ class Sheet:
 
 
 def resolve_chapter(chapter: str | int) -> str:
-    """The chapter's slug, from its slug or its number (``"gates"``, ``7`` or ``"7"``)."""
+    """The chapter's slug, from its slug or its number (``"gates"``, ``8`` or ``"8"``)."""
     slugs = list(CHAPTERS)
     text = str(chapter).strip()
     if text.isdigit():
