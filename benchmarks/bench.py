@@ -30,7 +30,11 @@ Times are medians over several repeats, after a warm-up, in the manner of
 1,000 characters (:func:`rnnbook.models.charmodel.sample`, 2 layers of 128
 LSTM units): with the layers' per-step API, as the package samples, and
 through the sequence API with one character per call, as it sampled before
-the per-step API existed.
+the per-step API existed; it reports characters per second.
+
+``--training`` times one training update of the character model at the size
+of ``min-char-rnn.py`` against a loop in its style (:mod:`throughput`), in
+characters per second.
 """
 
 from __future__ import annotations
@@ -52,6 +56,7 @@ from types import ModuleType
 from typing import Any
 
 import numpy as np
+import throughput  # beside this file: on the path when run as a script or imported as the tests do
 
 from rnnbook.data.encoding import Vocabulary
 from rnnbook.data.text import builtin_corpus
@@ -585,6 +590,7 @@ def bench_sampling(
         "length": length, "cell": SAMPLING["cell"], "layers": layers, "hidden": hidden, "vocab_size": len(vocab),
         "repeats": repeats, "step_s": seconds["step"], "sequence_s": seconds["sequence"],
         "speedup": seconds["sequence"] / seconds["step"], "same_text": texts["step"] == texts["sequence"],
+        "step_chars_s": length / seconds["step"],
     }
 
 
@@ -592,7 +598,8 @@ def format_sampling(row: dict[str, Any]) -> str:
     """The sampling measurement in one line."""
     return (
         f"sampling {row['length']} characters, {row['cell']} {row['layers']} x {row['hidden']}, "
-        f"vocabulary {row['vocab_size']}: per-step API {row['step_s'] * 1e3:.1f} ms, sequence API "
+        f"vocabulary {row['vocab_size']}: per-step API {row['step_s'] * 1e3:.1f} ms "
+        f"({row['step_chars_s']:,.0f} chars/s), sequence API "
         f"{row['sequence_s'] * 1e3:.1f} ms, {row['speedup']:.1f}x faster"
         + ("" if row["same_text"] else " (warning: the two wrote different text)")
     )
@@ -677,6 +684,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         "--sampling", action="store_true",
         help=f"time writing {SAMPLING['length']} characters with the per-step and the sequence API instead",
     )
+    parser.add_argument(
+        "--training", action="store_true",
+        help="time training updates of the char model (min-char-rnn size) against a min-char-rnn-style loop instead",
+    )
     parser.add_argument("--out", default="bench.json", help="where to write the JSON results (default bench.json)")
     parser.add_argument("--cells", default=None, help="comma-separated cells, e.g. rnn,lstm (default: all)")
     parser.add_argument("--repeats", type=int, default=None, help="timed repeats per measurement")
@@ -707,6 +718,15 @@ def main(argv: Sequence[str] | None = None) -> int:
         except ImportError:
             parser.error("--threads needs threadpoolctl (pip install threadpoolctl); or set OMP_NUM_THREADS")
         limits = threadpool_limits(limits=args.threads, user_api="blas")
+    if args.training:
+        timer = time.process_time if args.cpu_time else time.perf_counter
+        row = throughput.training_speed(repeats=repeats, calls=2 if args.quick else 20, timer=timer)
+        print(throughput.format_training(row))
+        with open(args.out, "w", encoding="utf-8") as fh:
+            json.dump({"meta": {"quick": args.quick, "timer": "cpu" if args.cpu_time else "wall"}, "training": row}, fh,
+                      indent=2)
+        print(f"wrote {args.out}")
+        return 0
     if args.sampling:
         length = 50 if args.quick else SAMPLING["length"]
         timer = time.process_time if args.cpu_time else time.perf_counter
