@@ -33,7 +33,7 @@ through the sequence API with one character per call, as it sampled before
 the per-step API existed; it reports characters per second.
 
 ``--training`` times one training update of the character model at the size
-of ``min-char-rnn.py`` against a loop in its style (:mod:`throughput`), in
+of ``min-char-rnn.py`` against a loop in its style (``benchmarks/throughput.py``), in
 characters per second.
 """
 
