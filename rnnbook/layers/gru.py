@@ -114,9 +114,10 @@ def run(params: Params, x: np.ndarray, h0: np.ndarray) -> tuple[np.ndarray, GRUT
     # biases (exact in floating point), and one tanh squashes both gates.
     half = np.ones(width, dtype=dtype)
     half[:two] = 0.5
-    # Contiguous copies of the transposed weights: the products are faster on them.
-    w_ih_t = np.ascontiguousarray((params["weight_ih"] * half[:, None]).T)  # (I, 3H)
-    w_hh_t = np.ascontiguousarray((params["weight_hh"] * half[:, None]).T)  # (H, 3H)
+    # W_ih^T and W_hh^T scaled, each written straight into a contiguous (I or H, 3H) array in one
+    # pass: the products are faster on them than on transposed views.
+    w_ih_t = np.multiply(params["weight_ih"].T, half, out=np.empty((input_size, width), dtype=dtype))
+    w_hh_t = np.multiply(params["weight_hh"].T, half, out=np.empty((hidden, width), dtype=dtype))
     # r and z add both biases before the squashing; n keeps b_hn inside the reset product.
     bias = params["bias_ih"] * half
     bias[:two] += params["bias_hh"][:two] * 0.5
