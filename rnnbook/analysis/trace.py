@@ -25,10 +25,8 @@ import numpy as np
 
 from rnnbook._validation import check_array, check_choice, check_positive_int
 from rnnbook.layers.activations import ACTIVATIONS
-from rnnbook.layers.base import check_params
+from rnnbook.layers.base import Params, check_params
 from rnnbook.layers.rnn import step, unroll
-
-Params = dict[str, np.ndarray]
 
 
 def count_parameters(params: Mapping[str, np.ndarray]) -> int:
@@ -131,7 +129,7 @@ def trace_states(
 ) -> StateTrace:
     """Run the state equation over one sequence, keeping every term of every step.
 
-    The new state of each step comes from :func:`rnnbook.rnn.step`, the same
+    The new state of each step comes from :func:`rnnbook.layers.rnn.step`, the same
     code every network in the book runs; the separate terms are computed
     beside it so that they can be printed.
 

@@ -5,7 +5,7 @@ Neural Networks" (2015), built from the book's own layers:
 
 * every character is a one-hot vector over the *vocabulary* (the characters
   that occur in the training text), see :class:`rnnbook.data.encoding.Vocabulary`;
-* one or more recurrent layers (``"rnn"``, ``"lstm"`` or ``"gru"``, from
+* one or more recurrent layers (any cell of
   :data:`rnnbook.layers.registry.CELLS`) are stacked, each reading the states
   of the one below, see :class:`CharModel`;
 * a linear read-out turns the top state into one score per character, and the
@@ -38,7 +38,8 @@ class CharModel:
         V, the number of characters.
     hidden_size : int
         H, the size of every layer's state.
-    cell : {"rnn", "lstm", "gru"}, default "rnn"
+    cell : str, default "rnn"
+        A name from :data:`rnnbook.layers.registry.CELLS`.
         The recurrent layer (see :func:`rnnbook.layers.registry.make_cell`).
     layers : int, default 1
         How many recurrent layers to stack; layer 0 reads the characters,
@@ -169,8 +170,7 @@ class CharModel:
 
     def probabilities(self, ids: np.ndarray, temperature: float = 1.0) -> np.ndarray:
         """Next-character probabilities (T, B, V) after each of ``ids`` (T, B), from a zero state."""
-        temperature = check_positive_float(temperature, "temperature")
-        return softmax(self.logits(ids) / temperature)
+        return tempered(self.logits(ids), temperature)
 
     def step(self, ids: np.ndarray, state: list[State] | None = None) -> tuple[np.ndarray, list[State]]:
         """One character per sequence: scores (B, V) for the next one, and the new states.
@@ -196,6 +196,33 @@ class CharModel:
 
 # ---------------------------------------------------------------------------
 # Sampling
+
+
+def tempered(scores: np.ndarray, temperature: float) -> np.ndarray:
+    """The probabilities ``softmax(scores / temperature)`` along the last axis, safe at any temperature > 0.
+
+    The largest score is subtracted *before* dividing by the temperature (in
+    log space, every scaled score is then <= 0), so no division can overflow:
+    a temperature so small that every other scaled score becomes minus
+    infinity leaves all the probability on the largest score, which is greedy
+    choice; a huge one gives the uniform distribution.
+
+    Parameters
+    ----------
+    scores : numpy.ndarray, shape (..., V)
+        Finite scores.
+    temperature : float
+        > 0.
+
+    Returns
+    -------
+    numpy.ndarray, shape (..., V)
+    """
+    temperature = check_positive_float(temperature, "temperature")
+    shifted = scores - scores.max(axis=-1, keepdims=True)
+    with np.errstate(over="ignore", under="ignore"):
+        shifted /= temperature  # 0 for the largest score, at worst -inf for the others
+        return softmax(shifted)
 
 
 def sample(
@@ -246,7 +273,7 @@ def sample(
     out = []
     token = np.empty(1, dtype=np.int64)
     for _ in range(length):
-        p = softmax(scores.astype(np.float64) / temperature)
+        p = tempered(scores.astype(np.float64), temperature)
         # Inverse-CDF draw: one uniform number per character, robust to p summing to 1 - 1e-16.
         cdf = np.cumsum(p)
         token[0] = min(np.searchsorted(cdf, rng.random() * cdf[-1], side="right"), len(p) - 1)
