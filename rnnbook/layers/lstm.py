@@ -36,6 +36,7 @@ from rnnbook.layers.base import (
     check_dstates,
     check_input,
     check_params,
+    check_trace,
     chunk_steps,
     weight_gradients,
 )
@@ -217,7 +218,7 @@ def backprop_through_time(
     dstate0 : tuple of two numpy.ndarray, each (B, H)
         ``(dh0, dc0)``, the gradients with respect to the initial state and cell.
     """
-    states = trace.states
+    states = check_trace(trace, LSTMTrace).states
     dstates = check_dstates(dstates, states)
     if dcell is not None:
         dcell = check_array(dcell, "dcell", ndim=2, shape=states.shape[1:], dtype=states.dtype)
@@ -317,6 +318,7 @@ class LSTM(RecurrentLayer):
     """
 
     gates = GATES
+    trace_type = LSTMTrace
 
     def step(
         self, x: np.ndarray, state: tuple[np.ndarray, np.ndarray]
