@@ -83,11 +83,10 @@ def gradient_norm_by_lag(
     activation: str = "tanh",
     ord: int | str = 2,
 ) -> np.ndarray:
-    """:math:`\\| \\partial h_T / \\partial h_k \\|` for every :math:`k`, indexed by the lag :math:`T - k`.
+    """The norm of dh_T/dh_(T-k), how much the last state moves per unit of an earlier one, for every lag k.
 
     The product of Jacobians is built from the last step backwards,
-    :math:`\\partial h_T / \\partial h_{T-j} = J_T J_{T-1} \\cdots J_{T-j+1}`, one
-    factor more for each lag :math:`j`.
+    dh_T/dh_(T-k) = J_T J_(T-1) ... J_(T-k+1), one factor more for each lag k.
 
     Parameters
     ----------
@@ -96,7 +95,7 @@ def gradient_norm_by_lag(
     x : numpy.ndarray, shape (T, B, I)
         The input sequence.
     state0 : numpy.ndarray, shape (B, H), optional
-        :math:`h_0`; zeros when omitted.
+        The initial state h_0; zeros when omitted.
     activation : {"tanh", "relu", "sigmoid"}
     ord : {2, "fro"}, default 2
         The matrix norm: 2 is the spectral norm (the largest singular value),
@@ -105,7 +104,7 @@ def gradient_norm_by_lag(
     Returns
     -------
     numpy.ndarray, shape (T + 1, B)
-        Row ``j`` is :math:`\\| \\partial h_T / \\partial h_{T-j} \\|` for every
+        Row ``k`` is the norm of dh_T/dh_(T-k) for every
         sequence; row 0 is the norm of the identity (1 for ord=2).
     """
     ord = _check_ord(ord)
@@ -272,17 +271,17 @@ def memory_jacobian_norms(layer: RecurrentLayer, x: np.ndarray, lags) -> np.ndar
     """How strongly the layer's memory at the end depends on its memory ``k`` steps earlier.
 
     The *memory* is what the layer says carries its long memory
-    (:meth:`~rnnbook.layers.base.RecurrentLayer.memory`): the cell :math:`c_t`
-    of an LSTM, the state of an RNN or a GRU.  For each lag ``k`` this runs the
+    (:meth:`~rnnbook.layers.base.RecurrentLayer.memory`): the cell c_t of an
+    LSTM, the state h_t of an RNN or a GRU.  For each lag ``k`` this runs the
     layer along ``x`` and returns the spectral norm (largest singular value) of
-    the Jacobian :math:`\\partial m_T / \\partial m_{T-k}`, the most that a
-    change of the memory ``k`` steps back can move the final memory, per unit
-    of change.  A norm that falls like :math:`\\gamma^k` means the gradient
-    vanishes; a flat one means it survives.
+    the Jacobian of the final memory with respect to the memory ``k`` steps
+    earlier: the most that a change of the memory ``k`` steps back can move
+    the final memory, per unit of change.  A norm that falls like gamma**k
+    means the gradient vanishes; a flat one means it survives.
 
     The Jacobian is computed with the layer's own backward pass: the sequence is
     copied H times into a batch, and copy ``j`` backpropagates the unit vector
-    :math:`e_j` from the final memory, so the gradient it returns for the
+    e_j from the final memory, so the gradient it returns for the
     initial memory is row ``j`` of the Jacobian.
 
     Parameters
@@ -363,7 +362,7 @@ def measured_lag_curves(
 def forget_gate_products(layer: RecurrentLayer, x: np.ndarray, lags) -> np.ndarray:
     """The belt-only memory factor of an LSTM: the largest product of forget gates over ``k`` steps.
 
-    Along the cell alone, :math:`\\partial c_T / \\partial c_{T-k} = \\mathrm{diag}(\\prod_{t=T-k+1}^{T} f_t)`,
+    Along the cell alone, dc_T/dc_(T-k) = diag(f_T * f_(T-1) * ... * f_(T-k+1)),
     whose spectral norm is the largest entry of the product.  Compare
     :func:`memory_jacobian_norms`, which measures the full
     Jacobian, the road through the hidden state included.

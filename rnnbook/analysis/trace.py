@@ -140,9 +140,9 @@ def trace_states(
     x : numpy.ndarray, shape (T, I)
         One input sequence (no batch dimension), with the parameters' dtype.
     state0 : numpy.ndarray, shape (H,), optional
-        The initial state :math:`h_0`; zeros when omitted.
+        The initial state h_0; zeros when omitted.
     activation : {"tanh", "relu", "sigmoid"}
-        The activation :math:`f`.
+        The activation f.
 
     Returns
     -------

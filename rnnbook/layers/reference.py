@@ -30,7 +30,7 @@ if TYPE_CHECKING:  # only for the annotations: the API page documents this modul
 
 
 def sigmoid(a: np.ndarray) -> np.ndarray:
-    """The logistic function :math:`\\sigma(a) = 1 / (1 + e^{-a})`, elementwise (any shape)."""
+    """The logistic function, sigma(a) = 1 / (1 + exp(-a)), elementwise (any shape)."""
     return 1 / (1 + np.exp(-a))
 
 
