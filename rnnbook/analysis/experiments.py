@@ -80,13 +80,14 @@ def train_on_lag(
     max_norm: float | None = None,
     rng: np.random.Generator | int,
 ) -> LagResult:
-    """Train a fresh :class:`SequenceRegressor` on the adding problem of length ``lag``.
+    """Train a fresh :class:`~rnnbook.models.regressor.SequenceRegressor` on the adding problem of length ``lag``.
 
     Parameters
     ----------
     lag : int
         T, the sequence length: how far back the first marked value may lie.
-    cell : {"rnn", "lstm", "gru"}, default "rnn"
+    cell : str, default "rnn"
+        A name from :data:`rnnbook.layers.registry.CELLS`.
     hidden_size : int, default 32
     n_train, n_test : int, default 4000 and 500
         Training and test sequences (the test set is drawn separately).

@@ -228,9 +228,9 @@ def truncated_backprop_through_time(
     Parameters
     ----------
     params : dict
-        The parameters :func:`rnnbook.rnn.unroll` used.
+        The parameters :func:`rnnbook.layers.rnn.unroll` used.
     trace : Trace
-        What :func:`rnnbook.rnn.unroll` returned.
+        What :func:`rnnbook.layers.rnn.unroll` returned.
     dstates : numpy.ndarray, shape (T, B, H)
         The gradient of the loss with respect to every state.
     window : int

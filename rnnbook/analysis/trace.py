@@ -131,7 +131,7 @@ def trace_states(
 ) -> StateTrace:
     """Run the state equation over one sequence, keeping every term of every step.
 
-    The new state of each step comes from :func:`rnnbook.rnn.step`, the same
+    The new state of each step comes from :func:`rnnbook.layers.rnn.step`, the same
     code every network in the book runs; the separate terms are computed
     beside it so that they can be printed.
 

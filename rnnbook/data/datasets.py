@@ -124,7 +124,7 @@ def bag_of_words(indices: np.ndarray, vocab_size: int, dtype: type | np.dtype = 
     Parameters
     ----------
     indices : numpy.ndarray of int, shape (T, N)
-        Encoded sequences (see :meth:`Vocabulary.encode`).
+        Encoded sequences (see :meth:`rnnbook.data.encoding.Vocabulary.encode`).
     vocab_size : int
         V.
 
@@ -227,7 +227,7 @@ def negation_tags(sentences: Sequence[Sequence[str]], *, length: int | None = No
 
     The scope of a "not" runs from the word after it to the end of its clause
     (the next "and" or "but"); "not" itself is plain.  The tags line up with
-    :meth:`Vocabulary.encode` called with ``end=False, pad_at="start"``.
+    :meth:`rnnbook.data.encoding.Vocabulary.encode` called with ``end=False, pad_at="start"``.
 
     Parameters
     ----------

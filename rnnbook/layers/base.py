@@ -1,6 +1,6 @@
 """What every recurrent layer shares: parameters in torch's layout, and the layer contract.
 
-A recurrent layer keeps its parameters in a dict, :data:`Params`, under
+A recurrent layer keeps its parameters in a dict, ``Params``, under
 ``torch.nn.RNN``/``LSTM``/``GRU`` names: ``weight_ih`` (G*H, I),
 ``weight_hh`` (G*H, H), ``bias_ih`` and ``bias_hh`` (G*H,), with G blocks of
 rows (1 for the RNN, 4 for the LSTM, 3 for the GRU).  Models keep all their
@@ -10,7 +10,7 @@ model's dict in place updates the layer too.
 
 :class:`RecurrentLayer` is the contract every cell meets.  Its *state* is
 opaque: one (B, H) array for the RNN and the GRU, a tuple ``(h, c)`` for the
-LSTM.  Code outside :mod:`rnnbook.layers` only passes states around and asks
+LSTM.  Code outside ``rnnbook.layers`` only passes states around and asks
 the layer about them, so it never needs to know which cell it holds.
 """
 
@@ -261,8 +261,8 @@ class RecurrentLayer:
         raise NotImplementedError
 
     def run(self, x: np.ndarray, state0: State | None = None) -> tuple[np.ndarray, Any]:
-        """The sequence forward pass without input checks: states (T, B, H) and a trace."""
-        raise NotImplementedError
+        """The sequence forward pass without input checks: states (T, B, H) and a trace (zero state if None)."""
+        return self.unroll(x, self.init_state(x.shape[1]) if state0 is None else state0)
 
     def backprop(
         self, trace: Any, dstates: np.ndarray, dfinal: State | None = None
@@ -273,11 +273,23 @@ class RecurrentLayer:
         ``dfinal`` (a state, optional) that with respect to the final state.
         Returns ``(grads, dx, dstate0)``, ``dstate0`` shaped like a state.
         """
+        if dfinal is not None:
+            dstates = dstates.copy()
+            dstates[-1] += self.output(dfinal)  # the final output is part of the final state
+        return self.bptt(trace, dstates, dfinal)
+
+    def unroll(self, x: np.ndarray, state0: State) -> tuple[np.ndarray, Any]:
+        """The cell's own forward pass over ``x`` (T, B, I) from ``state0``: its module's ``run``."""
+        raise NotImplementedError
+
+    def bptt(self, trace: Any, dstates: np.ndarray, dfinal: State | None) -> tuple[Params, np.ndarray, State]:
+        """The cell's own backward pass: its module's ``backprop``, with ``dstates`` already holding the final output's
+        gradient (a cell whose state has more than its output also takes the rest from ``dfinal``)."""
         raise NotImplementedError
 
     def state_at(self, trace: Any, t: int) -> State:
-        """The state after step ``t`` of the pass that made ``trace`` (views into the trace)."""
-        raise NotImplementedError
+        """The state after step ``t`` of the pass that made ``trace`` (a view into the trace)."""
+        return trace.states[t]
 
     def final_state(self, trace: Any) -> State:
         """The state after the last step (copies), to continue the sequence from."""

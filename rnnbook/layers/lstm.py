@@ -305,24 +305,15 @@ class LSTM(RecurrentLayer):
         h = o * np.tanh(c)
         return h, (h, c)
 
-    def run(
-        self, x: np.ndarray, state0: tuple[np.ndarray, np.ndarray] | None = None
-    ) -> tuple[np.ndarray, LSTMTrace]:
-        """The forward pass over ``x`` (T, B, I) without checks: the hidden states (T, B, H) and a trace."""
-        if state0 is None:
-            state0 = self.init_state(x.shape[1])
+    def unroll(self, x: np.ndarray, state0: tuple[np.ndarray, np.ndarray]) -> tuple[np.ndarray, LSTMTrace]:
+        """:func:`run` with this layer's parameters."""
         return run(self.params, x, state0)
 
-    def backprop(
-        self, trace: LSTMTrace, dstates: np.ndarray, dfinal: tuple[np.ndarray, np.ndarray] | None = None
+    def bptt(
+        self, trace: LSTMTrace, dstates: np.ndarray, dfinal: tuple[np.ndarray, np.ndarray] | None
     ) -> tuple[Params, np.ndarray, tuple[np.ndarray, np.ndarray]]:
-        """BPTT of ``dstates`` (T, B, H) plus ``dfinal = (dh_T, dc_T)``, without checks."""
-        dcell = None
-        if dfinal is not None:
-            dstates = dstates.copy()
-            dstates[-1] += dfinal[0]
-            dcell = dfinal[1]
-        return backprop(self.params, trace, dstates, dcell)
+        """:func:`backprop` with this layer's parameters; the cell's gradient comes from ``dfinal = (dh_T, dc_T)``."""
+        return backprop(self.params, trace, dstates, None if dfinal is None else self.memory(dfinal))
 
     def backward(
         self, trace: LSTMTrace, dstates: np.ndarray, dcell: np.ndarray | None = None

@@ -21,26 +21,17 @@ gradients of the parameters, of the inputs (T, B, I) and of the initial state.
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import numpy as np
 
-from rnnbook.layers.base import Params
+if TYPE_CHECKING:  # only for the annotations: the API page documents this module's own names
+    from rnnbook.layers.base import Params
 
 
 def sigmoid(a: np.ndarray) -> np.ndarray:
     """The logistic function :math:`\\sigma(a) = 1 / (1 + e^{-a})`, elementwise (any shape)."""
     return 1 / (1 + np.exp(-a))
-
-
-def split_blocks(params: Params, blocks: int) -> tuple[list, list, list]:
-    """The input weights, recurrent weights and summed biases of each block of rows, in torch's order.
-
-    Returns three lists of ``blocks`` arrays each: (H, I) input weights,
-    (H, H) recurrent weights and (H,) biases :math:`b = b_{ih} + b_{hh}`.
-    """
-    w_x = np.split(params["weight_ih"], blocks)
-    w_h = np.split(params["weight_hh"], blocks)
-    b = np.split(params["bias_ih"] + params["bias_hh"], blocks)
-    return w_x, w_h, b
 
 
 # -- the vanilla RNN: h_t = f(W_l x_t + W h_{t-1} + b) ---------------------------------
@@ -81,17 +72,17 @@ def rnn_backward(
     W_l, W = params["weight_ih"], params["weight_hh"]
     dW_l, dW, db = np.zeros_like(W_l), np.zeros_like(W), np.zeros_like(params["bias_ih"])
     dx = np.zeros_like(x)
-    dh_next = np.zeros_like(hs[0]) if dh_last is None else dh_last  # blame arriving from step t+1
+    carry = np.zeros_like(hs[0]) if dh_last is None else dh_last  # the message from step t+1
     for t in reversed(range(len(x))):
-        dh = dstates[t] + dh_next  # the direct blame plus the message from step t+1
-        da = dh * f_prime(hs[t + 1])  # back through f
-        dW_l += da.T @ x[t]
+        delta = dstates[t] + carry  # delta_t: the direct blame plus the message from step t+1
+        da = delta * f_prime(hs[t + 1])  # back through f: f'(a_t) delta_t
+        dW_l += da.T @ x[t]  # each weight collects its gradient from every step
         dW += da.T @ hs[t]
         db += da.sum(axis=0)
         dx[t] = da @ W_l
-        dh_next = da @ W  # the message handed back to step t-1
+        carry = da @ W  # the message handed back to step t-1
     grads = {"weight_ih": dW_l, "weight_hh": dW, "bias_ih": db, "bias_hh": db.copy()}
-    return grads, dx, dh_next
+    return grads, dx, carry
 
 
 # -- the LSTM: four gates and a cell ----------------------------------------------------
@@ -101,11 +92,14 @@ def lstm_step(
     params: Params, x: np.ndarray, h_prev: np.ndarray, c_prev: np.ndarray
 ) -> tuple[np.ndarray, np.ndarray, tuple]:
     """One LSTM step: x (B, I), h_prev and c_prev (B, H) give h, c (B, H) and the gates (i, f, g, o)."""
-    (W_ii, W_if, W_ig, W_io), (W_hi, W_hf, W_hg, W_ho), (b_i, b_f, b_g, b_o) = split_blocks(params, 4)
-    i = sigmoid(x @ W_ii.T + h_prev @ W_hi.T + b_i)  # input gate: how much of the candidate to write
-    f = sigmoid(x @ W_if.T + h_prev @ W_hf.T + b_f)  # forget gate: how much of the old cell to keep
-    g = np.tanh(x @ W_ig.T + h_prev @ W_hg.T + b_g)  # candidate: what could be written
-    o = sigmoid(x @ W_io.T + h_prev @ W_ho.T + b_o)  # output gate: how much of the cell to show
+    W_ii, W_if, W_ig, W_io = np.split(params["weight_ih"], 4)  # each gate's input weights, (H, I)
+    W_hi, W_hf, W_hg, W_ho = np.split(params["weight_hh"], 4)  # each gate's recurrent weights, (H, H)
+    b_ii, b_if, b_ig, b_io = np.split(params["bias_ih"], 4)
+    b_hi, b_hf, b_hg, b_ho = np.split(params["bias_hh"], 4)
+    i = sigmoid(x @ W_ii.T + b_ii + h_prev @ W_hi.T + b_hi)  # input gate: how much of the candidate to write
+    f = sigmoid(x @ W_if.T + b_if + h_prev @ W_hf.T + b_hf)  # forget gate: how much of the old cell to keep
+    g = np.tanh(x @ W_ig.T + b_ig + h_prev @ W_hg.T + b_hg)  # candidate: what could be written
+    o = sigmoid(x @ W_io.T + b_io + h_prev @ W_ho.T + b_ho)  # output gate: how much of the cell to show
     c = f * c_prev + i * g  # the new cell: keep some of the old, write some of the new
     h = o * np.tanh(c)  # the new hidden state: what the cell shows
     return h, c, (i, f, g, o)

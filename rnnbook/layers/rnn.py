@@ -267,21 +267,12 @@ class RNN(RecurrentLayer):
         h = ACTIVATIONS[self.activation][0](a)
         return h, h
 
-    def run(self, x: np.ndarray, state0: np.ndarray | None = None) -> tuple[np.ndarray, Trace]:
-        """The forward pass over ``x`` (T, B, I) without checks: the states (T, B, H) and a trace."""
-        if state0 is None:
-            state0 = self.init_state(x.shape[1])
+    def unroll(self, x: np.ndarray, state0: np.ndarray) -> tuple[np.ndarray, Trace]:
+        """:func:`run` with this layer's parameters and activation."""
         return run(self.params, x, state0, self.activation)
 
-    def backprop(
-        self, trace: Trace, dstates: np.ndarray, dfinal: np.ndarray | None = None
+    def bptt(
+        self, trace: Trace, dstates: np.ndarray, dfinal: np.ndarray | None
     ) -> tuple[Params, np.ndarray, np.ndarray]:
-        """BPTT of ``dstates`` (T, B, H) plus ``dfinal`` (B, H) at the last state, without checks."""
-        if dfinal is not None:
-            dstates = dstates.copy()
-            dstates[-1] += dfinal
+        """:func:`backprop` with this layer's parameters."""
         return backprop(self.params, trace, dstates)
-
-    def state_at(self, trace: Trace, t: int) -> np.ndarray:
-        """The state after step ``t`` (B, H), a view into the trace."""
-        return trace.states[t]

@@ -5,7 +5,7 @@ Neural Networks" (2015), built from the book's own layers:
 
 * every character is a one-hot vector over the *vocabulary* (the characters
   that occur in the training text), see :class:`rnnbook.data.encoding.Vocabulary`;
-* one or more recurrent layers (``"rnn"``, ``"lstm"`` or ``"gru"``, from
+* one or more recurrent layers (any cell of
   :data:`rnnbook.layers.registry.CELLS`) are stacked, each reading the states
   of the one below, see :class:`CharModel`;
 * a linear read-out turns the top state into one score per character, and the
@@ -38,7 +38,8 @@ class CharModel:
         V, the number of characters.
     hidden_size : int
         H, the size of every layer's state.
-    cell : {"rnn", "lstm", "gru"}, default "rnn"
+    cell : str, default "rnn"
+        A name from :data:`rnnbook.layers.registry.CELLS`.
         The recurrent layer (see :func:`rnnbook.layers.registry.make_cell`).
     layers : int, default 1
         How many recurrent layers to stack; layer 0 reads the characters,

@@ -11,13 +11,13 @@ from __future__ import annotations
 import numpy as np
 
 from rnnbook._validation import check_features, check_labels, check_positive_int, check_rng
-from rnnbook.layers.base import Params, attach, join, split
+from rnnbook.layers.base import Params, join, split
 from rnnbook.layers.linear import init_linear, linear, linear_backward
-from rnnbook.layers.registry import make_cell
+from rnnbook.models.base import RecurrentReadout
 from rnnbook.training.losses import cross_entropy
 
 
-class SequenceClassifier:
+class SequenceClassifier(RecurrentReadout):
     """Many-to-one: read a whole sequence, then answer once from the final state.
 
     Parameters
@@ -28,8 +28,8 @@ class SequenceClassifier:
         H, the size of the state.
     n_classes : int
         C, the number of possible answers.
-    cell : {"rnn", "lstm", "gru"}, default "rnn"
-        The recurrent layer (:data:`rnnbook.layers.registry.CELLS`).
+    cell : str, default "rnn"
+        The recurrent layer, a name from :data:`rnnbook.layers.registry.CELLS`.
     activation : str, default "tanh"
         For ``cell="rnn"`` only.
     rng : numpy.random.Generator or int
@@ -53,30 +53,21 @@ class SequenceClassifier:
         rng: np.random.Generator | int,
         dtype: type | np.dtype = np.float64,
     ) -> None:
-        rng = check_rng(rng)
         self.n_classes = check_positive_int(n_classes, "n_classes")
-        self.layer = make_cell(cell, input_size, hidden_size, rng=rng, dtype=np.dtype(dtype), activation=activation)
-        self.params: Params = {}
-        attach(self.params, "rnn", self.layer)
-        self.params |= join("readout", init_linear(hidden_size, n_classes, rng=rng, dtype=dtype))
+        super().__init__(
+            input_size, hidden_size, self.n_classes, cell=cell, activation=activation, rng=rng, dtype=dtype
+        )
 
     def logits(self, x: np.ndarray) -> np.ndarray:
         """Scores for each class, shape (B, C), from a sequence ``x`` of shape (T, B, I)."""
-        states, _ = self.layer.forward(x)
-        return linear(split(self.params, "readout"), states[-1])
+        return self.read(x)[0]
 
     def loss_and_grads(self, x: np.ndarray, y: np.ndarray) -> tuple[float, Params]:
         """Cross-entropy of the answers against labels ``y`` (B,), and every gradient."""
-        states, trace = self.layer.forward(x)
+        logits, saved = self.read(x)
         check_labels(y, "y", shape=(x.shape[1],), n_classes=self.n_classes)
-        readout = split(self.params, "readout")
-        last = states[-1]
-        loss, dlogits = cross_entropy(linear(readout, last), y)
-        grads_out, dlast = linear_backward(readout, last, dlogits)
-        dstates = np.zeros_like(states)
-        dstates[-1] = dlast
-        grads_rnn, _, _ = self.layer.backprop(trace, dstates)
-        return loss, join("rnn", grads_rnn) | join("readout", grads_out)
+        loss, dlogits = cross_entropy(logits, y)
+        return loss, self.backward(saved, dlogits)
 
 
 class MLPClassifier:

@@ -2,8 +2,8 @@
 
 Many-to-one (a sequence in, one answer out) is
 :class:`rnnbook.models.classifiers.SequenceClassifier` and one-to-one (no
-sequence at all) is :class:`rnnbook.models.classifiers.MLPClassifier`.  This module adds the shapes that
-*write* a sequence:
+sequence at all) is :class:`rnnbook.models.classifiers.MLPClassifier`.  This
+module adds the shapes that *write* a sequence:
 
 * :class:`Captioner`, one-to-many: an image sets the decoder's first state,
   and the decoder writes a caption one token at a time;
@@ -35,6 +35,7 @@ from rnnbook.data.encoding import one_hot
 from rnnbook.layers.base import Params, State, attach, join, split
 from rnnbook.layers.linear import init_linear, linear, linear_backward
 from rnnbook.layers.registry import make_cell
+from rnnbook.models.base import RecurrentReadout
 from rnnbook.training.losses import cross_entropy
 
 
@@ -183,9 +184,10 @@ class Captioner(_Decoder):
         H.
     vocab_size : int
         V, the tokens the caption is written in (with ``<pad>``, ``<s>``, ``</s>``).
-    cell : {"rnn", "lstm", "gru"}, default "rnn"
+    cell : str, default "rnn"
+        A name from :data:`rnnbook.layers.registry.CELLS`.
     bos, pad : int, default 1 and 0
-        The start and padding tokens (as in :class:`rnnbook.data.Vocabulary`).
+        The start and padding tokens (as in :class:`rnnbook.data.encoding.Vocabulary`).
     rng : numpy.random.Generator or int
     dtype : float32 or float64
 
@@ -263,7 +265,8 @@ class Translator(_Decoder):
         H, shared by encoder and decoder.
     vocab_size : int
         V, the output tokens (with ``<pad>``, ``<s>``, ``</s>``).
-    cell : {"rnn", "lstm", "gru"}, default "rnn"
+    cell : str, default "rnn"
+        A name from :data:`rnnbook.layers.registry.CELLS`.
         For both encoder and decoder.
     feed_context : bool, default True
         Also give the encoder's final state to the decoder as an extra input
@@ -348,7 +351,7 @@ class Translator(_Decoder):
         return self._greedy(final, source.shape[1], length, self._context(final))
 
 
-class SequenceTagger:
+class SequenceTagger(RecurrentReadout):
     """Aligned many-to-many: one answer (a tag) per input step, read out of every state.
 
     Parameters
@@ -359,7 +362,8 @@ class SequenceTagger:
         H.
     n_tags : int
         C, the tags, *including* the padding tag ``pad`` that is never scored.
-    cell : {"rnn", "lstm", "gru"}, default "rnn"
+    cell : str, default "rnn"
+        A name from :data:`rnnbook.layers.registry.CELLS`.
     pad : int, default 0
         The tag of padded positions; left out of the loss.
     rng : numpy.random.Generator or int
@@ -370,6 +374,8 @@ class SequenceTagger:
     params : dict
         ``rnn.*`` and ``readout.weight`` (C, H), ``readout.bias`` (C,).
     """
+
+    every_step = True
 
     def __init__(
         self,
@@ -382,30 +388,22 @@ class SequenceTagger:
         rng: np.random.Generator | int,
         dtype: type | np.dtype = np.float64,
     ) -> None:
-        rng = check_rng(rng)
         self.n_tags = check_positive_int(n_tags, "n_tags")
         if isinstance(pad, bool) or not isinstance(pad, int | np.integer) or not 0 <= pad < self.n_tags:
             raise ValueError(f"pad must be a tag index in [0, {self.n_tags}), got {pad!r}")
         self.pad = int(pad)
-        self.layer = make_cell(cell, input_size, hidden_size, rng=rng, dtype=np.dtype(dtype))
-        self.params: Params = {}
-        attach(self.params, "rnn", self.layer)
-        self.params |= join("readout", init_linear(hidden_size, n_tags, rng=rng, dtype=dtype))
+        super().__init__(input_size, hidden_size, self.n_tags, cell=cell, rng=rng, dtype=dtype)
 
     def logits(self, x: np.ndarray) -> np.ndarray:
         """Scores (T, B, C) for every step of ``x`` (T, B, I)."""
-        states, _ = self.layer.forward(x)
-        return linear(split(self.params, "readout"), states)
+        return self.read(x)[0]
 
     def loss_and_grads(self, x: np.ndarray, tags: np.ndarray) -> tuple[float, Params]:
         """Cross-entropy of the tags (T, B) for ``x`` (T, B, I), padding left out, and every gradient."""
-        states, trace = self.layer.forward(x)
-        check_labels(tags, "tags", shape=states.shape[:2], n_classes=self.n_tags)
-        readout = split(self.params, "readout")
-        loss, dlogits = masked_cross_entropy(linear(readout, states), tags, self.pad)
-        grads_out, dstates = linear_backward(readout, states, dlogits)
-        grads_rnn, _, _ = self.layer.backprop(trace, dstates)
-        return loss, join("rnn", grads_rnn) | join("readout", grads_out)
+        logits, saved = self.read(x)
+        check_labels(tags, "tags", shape=logits.shape[:2], n_classes=self.n_tags)
+        loss, dlogits = masked_cross_entropy(logits, tags, self.pad)
+        return loss, self.backward(saved, dlogits)
 
 
 def _check_specials(bos: int, pad: int, vocab_size: int) -> tuple[int, int]:

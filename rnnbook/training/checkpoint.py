@@ -253,7 +253,7 @@ class RunRecord:
     ----------
     format_version : int
     cell : str
-        ``"rnn"``, ``"lstm"`` or ``"gru"``.
+        A name from :data:`rnnbook.layers.registry.CELLS`.
     hidden_size, layers : int
     vocabulary : str
         The characters, in index order.
