@@ -50,12 +50,17 @@ class StackedTrace:
     ----------
     traces : list
         One trace per (layer, direction), in the order of the states.
-    output : numpy.ndarray, shape (T, B, D*H)
-        The top layer's output.
+    outputs : list of numpy.ndarray, each (T, B, D*H)
+        Every layer's output, layer 0 first.
     """
 
     traces: list[Any]
-    output: np.ndarray
+    outputs: list[np.ndarray]
+
+    @property
+    def output(self) -> np.ndarray:
+        """The top layer's output (T, B, D*H)."""
+        return self.outputs[-1]
 
 
 class Stacked:
@@ -172,23 +177,23 @@ class Stacked:
     def _part_names(self) -> list[str]:
         return list(self.cells[0].state_parts(self.cells[0].init_state(1)))
 
-    def _unstack(self, state: State) -> list[State]:
-        """The stacked state as one state per cell."""
+    def unstack_state(self, state: State) -> list[State]:
+        """The stacked state as a list of one state per cell (views), layer 0 forward first."""
         arrays = (state,) if len(self._part_names()) == 1 else state
         return [
             one.state_from_parts({name: a[i] for name, a in zip(self._part_names(), arrays, strict=True)})
             for i, one in enumerate(self.cells)
         ]
 
-    def _stack(self, states: list[State]) -> State:
-        """One state per cell as the stacked state (copies)."""
+    def stack_states(self, states: list[State]) -> State:
+        """A list of one state per cell as the stacked state (copies)."""
         parts = [one.state_parts(s) for one, s in zip(self.cells, states, strict=True)]
         arrays = tuple(np.stack([p[name] for p in parts]) for name in self._part_names())
         return arrays[0] if len(arrays) == 1 else arrays
 
     def init_state(self, batch: int) -> State:
         """Zeros in the stacked layout, (L*D, B, H) (a tuple of two for the LSTM)."""
-        return self._stack([one.init_state(batch) for one in self.cells])
+        return self.stack_states([one.init_state(batch) for one in self.cells])
 
     def check_state(self, state0: object, batch: int) -> State:
         """Check a stacked initial state for ``batch`` sequences (None means zeros); one-line errors."""
@@ -218,8 +223,8 @@ class Stacked:
         """The forward pass without input checks: the output (T, B, D*H) and a trace."""
         if state0 is None:
             state0 = self.init_state(x.shape[1])
-        starts = self._unstack(state0)
-        traces = []
+        starts = self.unstack_state(state0)
+        traces, layer_outputs = [], []
         for layer in range(self.num_layers):
             outputs = []
             for direction in range(self.directions):
@@ -229,7 +234,8 @@ class Stacked:
                 traces.append(trace)
                 outputs.append(states if direction == 0 else states[::-1])
             x = outputs[0] if self.directions == 1 else np.concatenate(outputs, axis=-1)
-        return x, StackedTrace(traces=traces, output=x)
+            layer_outputs.append(x)
+        return x, StackedTrace(traces=traces, outputs=layer_outputs)
 
     def backprop(
         self, trace: StackedTrace, doutput: np.ndarray, dfinal: State | None = None
@@ -252,7 +258,7 @@ class Stacked:
         dstate0 : the gradient with respect to the initial states, stacked layout.
         """
         hidden = self.hidden_size
-        dfinals = [None] * len(self.cells) if dfinal is None else self._unstack(dfinal)
+        dfinals = [None] * len(self.cells) if dfinal is None else self.unstack_state(dfinal)
         grads: Params = {}
         dstarts: list[State] = [None] * len(self.cells)
         dabove = doutput
@@ -272,7 +278,7 @@ class Stacked:
                 suffix = DIRECTION_SUFFIX[direction]
                 grads |= {f"{part}_l{layer}{suffix}": g[part] for part in _PARTS}
             dabove = dbelow
-        return {name: grads[name] for name in self.parameter_names()}, dabove, self._stack(dstarts)
+        return {name: grads[name] for name in self.parameter_names()}, dabove, self.stack_states(dstarts)
 
     def final_state(self, trace: StackedTrace) -> State:
         """The final states (copies), stacked: (L*D, B, H), a tuple of two for the LSTM.
@@ -280,7 +286,7 @@ class Stacked:
         For the reverse direction that is its state after reading x_1, the last
         step it takes, as in torch.
         """
-        return self._stack([one.final_state(t) for one, t in zip(self.cells, trace.traces, strict=True)])
+        return self.stack_states([one.final_state(t) for one, t in zip(self.cells, trace.traces, strict=True)])
 
     def step(self, x: np.ndarray, state: State) -> tuple[np.ndarray, State]:
         """One time step of a one-directional stack on ``x`` (B, I): ``(output (B, H), new state)``.
@@ -291,10 +297,10 @@ class Stacked:
         if self.bidirectional:
             raise ValueError("a bidirectional stack cannot step: its reverse direction needs the inputs still to come")
         states = []
-        for one, start in zip(self.cells, self._unstack(state), strict=True):
+        for one, start in zip(self.cells, self.unstack_state(state), strict=True):
             x, new = one.step(x, start)
             states.append(new)
-        return x, self._stack(states)
+        return x, self.stack_states(states)
 
     def forward(self, x: np.ndarray, state0: State | None = None) -> tuple[np.ndarray, StackedTrace]:
         """Check ``x`` (T, B, I) and ``state0``, then :meth:`run`."""
