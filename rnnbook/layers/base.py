@@ -28,6 +28,11 @@ from rnnbook._validation import (
     check_same_dtype,
 )
 
+__all__ = [
+    "RecurrentLayer", "attach", "check_array_state", "check_dstates", "check_input", "check_params", "init_params",
+    "join", "split", "weight_gradients",
+]  # (and the type aliases Params and State, which the API page leaves out: autodoc cannot show them)
+
 #: A dict of named parameter (or gradient) arrays.
 Params = dict[str, np.ndarray]
 #: A layer's state: a (B, H) array, or a tuple of them (the LSTM's ``(h, c)``).  Opaque to callers.

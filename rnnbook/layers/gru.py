@@ -35,7 +35,7 @@ from rnnbook.layers.base import (
     weight_gradients,
 )
 
-__all__ = ["GRU", "GRUTrace", "backprop_through_time", "run", "unroll"]
+__all__ = ["GRU", "GRUTrace", "backprop", "backprop_through_time", "run", "unroll"]
 
 GATES = 3
 
@@ -271,11 +271,11 @@ class GRU(RecurrentLayer):
         return h, h
 
     def unroll(self, x: np.ndarray, state0: np.ndarray) -> tuple[np.ndarray, GRUTrace]:
-        """:func:`run` with this layer's parameters."""
+        """:func:`~rnnbook.layers.gru.run` with this layer's parameters."""
         return run(self.params, x, state0)
 
     def bptt(
         self, trace: GRUTrace, dstates: np.ndarray, dfinal: np.ndarray | None
     ) -> tuple[Params, np.ndarray, np.ndarray]:
-        """:func:`backprop` with this layer's parameters."""
+        """:func:`~rnnbook.layers.gru.backprop` with this layer's parameters."""
         return backprop(self.params, trace, dstates)

@@ -32,7 +32,7 @@ from rnnbook._validation import check_array
 from rnnbook.layers.activations import sigmoid_
 from rnnbook.layers.base import Params, RecurrentLayer, check_dstates, check_input, check_params, weight_gradients
 
-__all__ = ["LSTM", "LSTMTrace", "backprop_through_time", "run", "unroll"]
+__all__ = ["LSTM", "LSTMTrace", "backprop", "backprop_through_time", "run", "unroll"]
 
 GATES = 4
 
@@ -306,13 +306,13 @@ class LSTM(RecurrentLayer):
         return h, (h, c)
 
     def unroll(self, x: np.ndarray, state0: tuple[np.ndarray, np.ndarray]) -> tuple[np.ndarray, LSTMTrace]:
-        """:func:`run` with this layer's parameters."""
+        """:func:`~rnnbook.layers.lstm.run` with this layer's parameters."""
         return run(self.params, x, state0)
 
     def bptt(
         self, trace: LSTMTrace, dstates: np.ndarray, dfinal: tuple[np.ndarray, np.ndarray] | None
     ) -> tuple[Params, np.ndarray, tuple[np.ndarray, np.ndarray]]:
-        """:func:`backprop` with this layer's parameters; the cell's gradient comes from ``dfinal = (dh_T, dc_T)``."""
+        """:func:`~rnnbook.layers.lstm.backprop` with this layer's parameters; the cell's gradient is ``dfinal[1]``."""
         return backprop(self.params, trace, dstates, None if dfinal is None else self.memory(dfinal))
 
     def backward(

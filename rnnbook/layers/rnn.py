@@ -36,7 +36,7 @@ from rnnbook.layers.base import (
     weight_gradients,
 )
 
-__all__ = ["RNN", "Trace", "backprop_through_time", "init_params", "run", "step", "unroll"]
+__all__ = ["RNN", "Trace", "backprop", "backprop_through_time", "init_params", "run", "step", "unroll"]
 
 
 def step(
@@ -268,11 +268,11 @@ class RNN(RecurrentLayer):
         return h, h
 
     def unroll(self, x: np.ndarray, state0: np.ndarray) -> tuple[np.ndarray, Trace]:
-        """:func:`run` with this layer's parameters and activation."""
+        """:func:`~rnnbook.layers.rnn.run` with this layer's parameters and activation."""
         return run(self.params, x, state0, self.activation)
 
     def bptt(
         self, trace: Trace, dstates: np.ndarray, dfinal: np.ndarray | None
     ) -> tuple[Params, np.ndarray, np.ndarray]:
-        """:func:`backprop` with this layer's parameters."""
+        """:func:`~rnnbook.layers.rnn.backprop` with this layer's parameters."""
         return backprop(self.params, trace, dstates)
