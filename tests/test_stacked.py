@@ -155,3 +155,70 @@ def test_bad_settings_are_refused(rng):
         Stacked("rnn", I, H, 1, True, rng=0).step(np.zeros((B, I)), np.zeros((2, B, H)))
     with pytest.raises(ValueError, match="params must hold exactly"):
         Stacked("rnn", I, H, 2, rng=0).params = {"weight_ih_l0": np.zeros((H, I))}
+
+
+# -- the character model is built on the stacked layer ----------------------------------
+
+
+def test_char_model_params_are_torch_names_and_it_matches_torch(rng, torch):
+    from rnnbook.models.charmodel import CharModel
+
+    model = CharModel(7, 5, cell="lstm", layers=2, rng=0)
+    assert [k for k in model.params if k.startswith("rnn.")] == [f"rnn.{n}" for n in model.rnn.parameter_names()]
+    lstm = torch.nn.LSTM(7, 5, num_layers=2).double()
+    lstm.load_state_dict({k[len("rnn."):]: torch.tensor(v) for k, v in model.params.items() if k.startswith("rnn.")})
+    ids = rng.integers(0, 7, size=(6, 2))
+    top = model.run(ids)[1][-1]
+    with torch.no_grad():
+        theirs = lstm(torch.nn.functional.one_hot(torch.from_numpy(ids), 7).double())[0].numpy()
+    np.testing.assert_allclose(top, theirs, rtol=1e-10, atol=1e-12)
+
+
+@pytest.mark.parametrize("cell", CELLS)
+def test_char_model_gradients_and_steps(cell, rng):
+    from rnnbook.models.charmodel import CharModel
+
+    model = CharModel(6, 4, cell=cell, layers=2, rng=1)
+    ids, targets = rng.integers(0, 6, size=(5, 2)), rng.integers(0, 6, size=(5, 2))
+    state0 = model.run(rng.integers(0, 6, size=(3, 2)))[3]  # a non-zero start, one state per layer
+    loss, grads = model.loss_and_grads(ids, targets, state0)
+    errors = check_gradients(lambda: model.loss_and_grads(ids, targets, state0)[0], model.params, grads)
+    assert max(errors.values()) < 1e-6, errors
+    logits = model.logits(ids, state0)
+    state = state0
+    for t in range(ids.shape[0]):
+        step_logits, state = model.step(ids[t], state)
+        np.testing.assert_allclose(step_logits, logits[t], rtol=1e-10, atol=1e-12)
+
+
+def test_a_checkpoint_with_the_old_layer_names_still_loads_and_resumes(tmp_path):
+    from rnnbook.models.charmodel import CharModel
+    from rnnbook.training import checkpoint
+    from rnnbook.training.chartrainer import CharTrainer
+
+    rng = np.random.default_rng(0)
+    ids = rng.integers(0, 6, size=400)
+    vocab_chars = "abcdef"
+    from rnnbook.data.encoding import Vocabulary
+
+    vocab = Vocabulary(vocab_chars, specials=False)
+    trainer = CharTrainer(CharModel(6, 4, cell="gru", layers=2, rng=0), ids, seq_len=10, batch_size=4, lr=0.01,
+                          max_norm=5.0, rng=0)
+    for _ in range(3):
+        trainer.train_step()
+    checkpoint.save_training(tmp_path / "new", trainer, vocab)
+    arrays, meta = checkpoint.load(tmp_path / "new")
+
+    def old(name: str) -> str:  # the layout before the stacked layer: layer{k}.weight_ih
+        import re
+
+        return re.sub(r"rnn\.(weight_ih|weight_hh|bias_ih|bias_hh)_l(\d+)", r"layer\2.\1", name)
+
+    old_arrays = {old(k): v for k, v in arrays.items()}
+    assert "param/layer1.weight_hh" in old_arrays and "optim/layer0.bias_ih/m" in old_arrays
+    checkpoint.save(tmp_path / "old", old_arrays, meta)
+    resumed, _, _ = checkpoint.load_training(tmp_path / "old", ids)
+    for name, value in trainer.model.params.items():
+        np.testing.assert_array_equal(resumed.model.params[name], value)
+    assert resumed.optimizer.state.keys() == trainer.optimizer.state.keys()
+    np.testing.assert_array_equal(resumed.train_step(), trainer.train_step())

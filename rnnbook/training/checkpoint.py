@@ -33,7 +33,7 @@ from pathlib import Path
 import numpy as np
 
 from rnnbook.data.encoding import Vocabulary
-from rnnbook.models.charmodel import CharModel
+from rnnbook.models.charmodel import CharModel, legacy_name
 from rnnbook.training.chartrainer import CharTrainer
 
 #: Bumped whenever the layout changes; other versions are refused with a clear message.
@@ -175,7 +175,9 @@ def trainer_meta(trainer: CharTrainer) -> dict:
 def restore_trainer(trainer: CharTrainer, arrays: dict[str, np.ndarray], meta: dict) -> None:
     """Put what :func:`trainer_arrays` and :func:`trainer_meta` returned back into ``trainer``."""
     trainer.model.load_params({k[len("param/"):]: v for k, v in arrays.items() if k.startswith("param/")})
-    trainer.optimizer.load_state_dict({k[len("optim/"):]: v for k, v in arrays.items() if k.startswith("optim/")})
+    optim = {k[len("optim/"):]: v for k, v in arrays.items() if k.startswith("optim/")}
+    # Adam's memory is keyed "name/slot"; names of the layout before the stacked layer are renamed
+    trainer.optimizer.load_state_dict({_legacy_slot(k): v for k, v in optim.items()})
     trainer.rng.bit_generator.state = meta["rng_state"]
     trainer.step_count, trainer.epoch = int(meta["step"]), int(meta["epoch"])
     trainer.offset, trainer.chunk = int(meta["offset"]), int(meta["chunk"])
@@ -188,6 +190,11 @@ def restore_trainer(trainer: CharTrainer, arrays: dict[str, np.ndarray], meta: d
             prefix = f"state/{k}/"
             parts = {name[len(prefix):]: v for name, v in arrays.items() if name.startswith(prefix)}
             trainer.state.append(layer.state_from_parts(parts))
+
+
+def _legacy_slot(key: str) -> str:
+    name, slash, slot = key.rpartition("/")
+    return f"{legacy_name(name)}/{slot}" if slash else key
 
 
 def save_training(directory: str | Path, trainer: CharTrainer, vocab: Vocabulary, extra: dict | None = None) -> Path:
@@ -310,10 +317,8 @@ def save_run(
 
 def torch_state_dict(model: CharModel) -> dict[str, np.ndarray]:
     """The model's weights under ``torch.nn.RNN/LSTM/GRU`` (``rnn.*``) and ``torch.nn.Linear`` (``decoder.*``) names."""
-    state = {}
-    for k in range(model.n_layers):
-        for name in ("weight_ih", "weight_hh", "bias_ih", "bias_hh"):
-            state[f"rnn.{name}_l{k}"] = model.params[f"layer{k}.{name}"]
+    # The model's recurrent weights already carry torch's names: a copy, no renaming.
+    state = {name: value for name, value in model.params.items() if name.startswith("rnn.")}
     state["decoder.weight"] = model.params["readout.weight"]
     state["decoder.bias"] = model.params["readout.bias"]
     return state
