@@ -151,3 +151,13 @@ def test_bad_input_is_refused_in_one_line():
     with pytest.raises(ValueError, match="bos"):
         AttentionTranslator(4, 5, 6, bos=9, rng=0)
 
+
+
+def test_logits_are_the_scores_the_loss_is_computed_from(rng):
+    from rnnbook.models.seq2seq import masked_cross_entropy
+
+    model = AttentionTranslator(4, 5, 6, cell="lstm", rng=3)
+    x, y = rng.normal(size=(4, 3, 4)), rng.integers(1, 6, size=(5, 3))
+    loss, _ = model.loss_and_grads(x, y)
+    assert model.logits(x, y).shape == (5, 3, 6)
+    assert abs(masked_cross_entropy(model.logits(x, y), y)[0] - loss) < 1e-12

@@ -6,6 +6,7 @@
 - :mod:`~rnnbook.layers.activations`: the fast layers' squashing functions;
 - :mod:`~rnnbook.layers.linear`: the dense layer;
 - :mod:`~rnnbook.layers.attention`: additive and dot-product attention, forward and backward;
+- :mod:`~rnnbook.layers.stacked`: deep and bidirectional layers with torch's names and layouts;
 - :mod:`~rnnbook.layers.registry`: cells by name.
 """
 

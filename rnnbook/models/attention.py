@@ -116,6 +116,20 @@ class AttentionTranslator:
     def _check_targets(self, targets: np.ndarray, batch: int) -> np.ndarray:
         return check_labels(targets, "targets", shape=(None, batch), n_classes=self.vocab_size)
 
+    def logits(self, source: np.ndarray, targets: np.ndarray) -> np.ndarray:
+        """Teacher-forced scores (T', B, V) for a source (T, B, I) and targets (T', B)."""
+        keys, enc_trace, projected = self._encode(source)
+        targets = self._check_targets(targets, source.shape[1])
+        attention, readout = split(self.params, "attention"), split(self.params, "readout")
+        state = self.encoder.final_state(enc_trace)
+        out = []
+        for j in range(targets.shape[0]):
+            token = targets[j - 1] if j else np.full(targets.shape[1], self.bos)
+            context, _ = attend(attention, self.decoder.output(state), keys, projected, self.score)
+            h, state = self.decoder.step(np.concatenate([self._token(token), context], axis=-1), state)
+            out.append(linear(readout, h))
+        return np.stack(out)
+
     def loss_and_grads(self, source: np.ndarray, targets: np.ndarray) -> tuple[float, Params]:
         """Teacher-forced cross-entropy of ``targets`` (T', B) given ``source`` (T, B, I), and every gradient.
 
