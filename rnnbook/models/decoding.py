@@ -12,8 +12,6 @@ re-gathered from their parents.
 
 from __future__ import annotations
 
-from collections.abc import Callable
-
 import numpy as np
 
 from rnnbook._validation import check_positive_int
@@ -24,17 +22,18 @@ from rnnbook.layers.linear import linear
 from rnnbook.models.attention import AttentionTranslator
 from rnnbook.models.seq2seq import Translator
 
-#: A decoder step: tokens (N,) and states for N rows -> scores (N, V) and the new states.
-Step = Callable[[np.ndarray, State], tuple[np.ndarray, State]]
-
 
 def _gather(layer: RecurrentLayer, state: State, rows: np.ndarray) -> State:
     """The rows ``rows`` of a state (any cell), as a new state."""
     return layer.state_from_parts({name: part[rows] for name, part in layer.state_parts(state).items()})
 
 
-def _stepper(model, source: np.ndarray, beam: int) -> tuple[State, Step]:
-    """The decoder's first state for B * beam rows (each source repeated ``beam`` times) and its step."""
+def _stepper(model, source: np.ndarray, beam: int):
+    """The decoder's first state for B * beam rows (each source repeated ``beam`` times) and its step.
+
+    The step takes tokens (N,) and the states of N rows and returns the scores
+    (N, V) and the new states.
+    """
     readout = split(model.params, "readout")
     rows = np.repeat(np.arange(source.shape[1]), beam)
     dtype = model.decoder.dtype
