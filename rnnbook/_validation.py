@@ -86,6 +86,7 @@ def check_array(
         raise TypeError(
             f"{name} must be a numpy array of float32 or float64, got {type(array).__name__}"
         )
+    check_plain(array, name)
     if array.dtype not in FLOAT_DTYPES:
         raise TypeError(f"{name} must have dtype float32 or float64, got {array.dtype}")
     if dtype is not None and array.dtype != dtype:
@@ -117,11 +118,25 @@ def check_array(
     return array
 
 
+def check_plain(array: np.ndarray, name: str) -> None:
+    """Refuse subclasses of ``numpy.ndarray`` (masked arrays, matrices ...): their extra meaning would be lost.
+
+    A masked array's mask, for one, would be ignored: a masked NaN would pass
+    the finiteness check and spread through every state.
+    """
+    if type(array) is not np.ndarray:
+        raise TypeError(
+            f"{name} must be a plain numpy.ndarray, got a {type(array).__module__}.{type(array).__name__}; "
+            "array subclasses are not supported (for a masked array, fill or drop the masked values first)"
+        )
+
+
 def check_labels(labels: object, name: str, *, shape: Sequence[int | None], n_classes: int) -> np.ndarray:
     """Check an integer array of class labels in ``[0, n_classes)``."""
     if not isinstance(labels, np.ndarray) or not np.issubdtype(labels.dtype, np.integer):
         got = labels.dtype if isinstance(labels, np.ndarray) else type(labels).__name__
         raise TypeError(f"{name} must be an integer numpy array of class indices, got {got}")
+    check_plain(labels, name)
     if labels.ndim != len(shape) or any(
         w is not None and w != g for w, g in zip(shape, labels.shape, strict=False)
     ):

@@ -348,8 +348,9 @@ def test_gradient_explorer_responds_to_sliders(browser, site, shots):
     base, html = site
     chapter = html / "book" / "chapters" / "vanishing-gradients.html"
     tab = Tab(browser, base, viewport=DESKTOP)
+    on_chapter = chapter.exists() and 'id="gradient-explorer"' in chapter.read_text(encoding="utf-8")
     try:
-        if chapter.exists() and 'id="gradient-explorer"' in chapter.read_text(encoding="utf-8"):
+        if on_chapter:
             tab.goto(base + "book/chapters/vanishing-gradients.html")
         else:
             url = base + "_explorer_test.html"
@@ -367,6 +368,12 @@ def test_gradient_explorer_responds_to_sliders(browser, site, shots):
         lag.fill("50")
         assert math.isclose(value(), 0.8**50, rel_tol=1e-9)
         assert "shrinks" in readout.inner_text()
+        if on_chapter:
+            # The chapter passes the curves it measured in a real tanh network: drawn, read out, under the bound.
+            measured = float(readout.get_attribute("data-measured"))
+            assert 0 < measured <= value() * (1 + 1e-9), (measured, value())
+            assert "Measured" in readout.inner_text()
+            assert len(root.locator("polyline.ge-measured").get_attribute("points").split()) > 50
         low = float(marker.get_attribute("cy"))
         root.scroll_into_view_if_needed()
         tab.page.screenshot(path=str(shots / "explorer-vanishing.png"))

@@ -1,13 +1,18 @@
 /*
  * Gradient explorer: how the bound on a gradient sent back k steps, (gamma * lambda)^k,
- * shrinks or blows up.  Plain JavaScript, no library and no server: it runs in the page.
+ * shrinks or blows up, beside what a real tanh network measures.  Plain JavaScript, no
+ * library and no server: it runs in the page.
  *
  * It attaches only to elements like
- *   <div id="gradient-explorer" class="gradient-explorer" data-gamma="1"></div>
+ *   <div id="gradient-explorer" class="gradient-explorer" data-gamma="1"
+ *        data-measured='{"lambdas": [0.5, ...], "measured": [[1, ...], ...]}'></div>
  * (data-gamma: bound on the activation's derivative, 1 for tanh; optional data-lambda and
  * data-lag set the starting values).  Two sliders (largest singular value lambda of the
  * recurrent weight matrix, lag k) redraw an SVG plot of log10((gamma*lambda)^k) against k
- * and a readout of the number.
+ * (dashed) and a readout of the number.  data-measured, optional, is written by the
+ * vanishing-gradients chapter when the book is built: for each lambda of a grid, the mean
+ * norm of dh_T/dh_{T-k} of a tanh network for k = 0, 1, ...; the lambda slider then steps
+ * through that grid and the measured curve is drawn solid beside the bound.
  */
 (function () {
   "use strict";
@@ -57,16 +62,32 @@
     return { input: input, shown: shown };
   }
 
+  function logOf(v) {
+    return v > 0 ? Math.log10(v) : Y_MIN - 1; // a norm that underflowed to 0 sits below the plot
+  }
+
   function attach(root, index) {
     if (root.dataset.geAttached) return;
     root.dataset.geAttached = "1";
     var gamma = parseFloat(root.dataset.gamma || "1");
     if (!(gamma > 0)) gamma = 1;
     var suffix = index ? "-" + index : "";
+    var data = null; // measured curves, if the chapter passed them
+    try {
+      data = root.dataset.measured ? JSON.parse(root.dataset.measured) : null;
+    } catch (e) {
+      data = null;
+    }
+    if (data && !(data.lambdas && data.lambdas.length > 1 && data.measured && data.measured.length === data.lambdas.length)) {
+      data = null;
+    }
+    var lamMin = data ? data.lambdas[0] : 0.5;
+    var lamMax = data ? data.lambdas[data.lambdas.length - 1] : 1.5;
+    var lamStep = data ? (lamMax - lamMin) / (data.lambdas.length - 1) : 0.01;
 
     var controls = el("div", { "class": "ge-controls" });
     var lam = slider(controls, "ge-lambda" + suffix, "Largest singular value \u03bb of the recurrent weights",
-      "0.5", "1.5", "0.01", root.dataset.lambda || "0.9");
+      String(lamMin), String(lamMax), String(Math.round(lamStep * 1000) / 1000), root.dataset.lambda || "0.9");
     var lag = slider(controls, "ge-lag" + suffix, "Lag k (steps back in time)",
       "1", String(K_MAX), "1", root.dataset.lag || "20");
     root.appendChild(controls);
@@ -79,8 +100,15 @@
     var W = 0, H = 300, L = 56, R = 12, T = 12, B = 40;
     var svg = el("svg", { "class": "ge-plot", role: "img" }, SVG_NS);
     var title = el("title", {}, SVG_NS);
-    var curve = el("polyline", { "class": "ge-curve", fill: "none" }, SVG_NS);
+    var curve = el("polyline", { "class": "ge-curve", fill: "none", "stroke-dasharray": "9 6" }, SVG_NS);
+    var measuredCurve = el("polyline", { "class": "ge-curve ge-measured", fill: "none",
+      style: "stroke: var(--pst-color-secondary)" }, SVG_NS);
     var marker = el("circle", { r: 6, "class": "ge-marker" }, SVG_NS);
+    var measuredMarker = el("circle", { r: 5, "class": "ge-measured-marker",
+      style: "fill: var(--pst-color-secondary); stroke: var(--pst-color-text-base); stroke-width: 1.5" }, SVG_NS);
+    if (data) marker.setAttribute("style", "fill: var(--pst-color-primary)"); // the bound's color; orange is measured
+    var legend = el("text", { "class": "ge-tick", "text-anchor": "end" }, SVG_NS);
+    legend.textContent = data ? "dashed: bound (\u03b3\u03bb)\u1d4f   solid: measured, tanh network" : "the bound (\u03b3\u03bb)\u1d4f";
     root.appendChild(svg);
     function xs(k) { return L + (W - L - R) * k / K_MAX; }
     function ys(e) { return T + (H - T - B) * (Y_MAX - Math.max(Y_MIN, Math.min(Y_MAX, e))) / (Y_MAX - Y_MIN); }
@@ -108,11 +136,24 @@
       var xlabel = el("text", { x: (L + W - R) / 2, y: H - 6, "text-anchor": "middle", "class": "ge-tick" }, SVG_NS);
       xlabel.textContent = "lag k";
       svg.appendChild(xlabel);
+      legend.setAttribute("x", W - R - 4);
+      legend.setAttribute("y", T + 14);
+      svg.appendChild(legend);
+      if (data) svg.appendChild(measuredCurve);
       svg.appendChild(curve);
+      if (data) svg.appendChild(measuredMarker);
       svg.appendChild(marker);
       return true;
     }
     drawAxes();
+
+    function nearest(l) {
+      var best = 0;
+      for (var i = 1; i < data.lambdas.length; i++) {
+        if (Math.abs(data.lambdas[i] - l) < Math.abs(data.lambdas[best] - l)) best = i;
+      }
+      return best;
+    }
 
     function update() {
       var l = parseFloat(lam.input.value);
@@ -129,12 +170,29 @@
       marker.setAttribute("cx", xs(kk).toFixed(1));
       marker.setAttribute("cy", ys(kk * Math.log10(g)).toFixed(1));
       var trend = g < 1 ? "shrinks (vanishes)" : (g > 1 ? "grows (explodes)" : "stays the same");
-      readout.textContent = "Bound on the gradient's size after " + kk + " steps: (\u03b3\u03bb)" + sup("k") + " = (" +
+      var text = "Bound on the gradient's size after " + kk + " steps: (\u03b3\u03bb)" + sup("k") + " = (" +
         gamma + " \u00d7 " + l.toFixed(2) + ")" + sup(kk) + " = " + formatNumber(value) +
         ". With \u03b3\u03bb " + (g < 1 ? "below" : (g > 1 ? "above" : "equal to")) + " 1, it " + trend + " as k grows.";
+      var plotTitle = "Plot of the bound (\u03b3\u03bb)" + sup("k") + " against the lag k on a log scale; at k = " + kk +
+        " it is " + formatNumber(value);
+      if (data) {
+        var row = nearest(l);
+        var measured = data.measured[row];
+        var mpts = [];
+        for (var m = 0; m < measured.length && m <= K_MAX; m++) {
+          mpts.push(xs(m).toFixed(1) + "," + ys(logOf(measured[m])).toFixed(1));
+        }
+        measuredCurve.setAttribute("points", mpts.join(" "));
+        var mv = kk < measured.length ? measured[kk] : NaN;
+        measuredMarker.setAttribute("cx", xs(kk).toFixed(1));
+        measuredMarker.setAttribute("cy", ys(logOf(mv)).toFixed(1));
+        text += " Measured in a tanh network with \u03bb = " + data.lambdas[row].toFixed(2) + ": " + formatNumber(mv) + ".";
+        plotTitle += "; the measured norm of a tanh network is " + formatNumber(mv);
+        readout.dataset.measured = String(mv);
+      }
+      readout.textContent = text;
       readout.dataset.value = String(value);
-      title.textContent = "Plot of the bound (\u03b3\u03bb)" + sup("k") + " against the lag k on a log scale; at k = " + kk +
-        " it is " + formatNumber(value) + ".";
+      title.textContent = plotTitle + ".";
     }
     lam.input.addEventListener("input", update);
     lag.input.addEventListener("input", update);

@@ -6,7 +6,7 @@ A date translator with additive attention, trained on written dates such as
 "24 november 2026", writes the ISO date "2026-11-24" one character at a time.
 Before each character it weighs the encoder's states, one per input token.
 This script trains one and draws those weights for a few dates it has never
-seen, and their average over the whole test set. (Chapter: :ref:`attention`.)
+seen, and their average over the whole test set. (Chapter: :ref:`looking-back`.)
 """
 
 # %%

@@ -7,7 +7,7 @@ the most likely token at every step and never looks back; *beam search* keeps
 the few most likely partial outputs (by summed log-probability) and picks the
 best complete one at the end. With a beam of one it is greedy decoding. We
 compare the two on the date translators of the attention chapter, with 32
-state units. (Chapter: :ref:`attention`; the search is
+state units. (Chapter: :ref:`looking-back`; the search is
 :func:`rnnbook.models.decoding.beam_search`.)
 """
 

@@ -10,9 +10,9 @@ looks like. (Chapter: :ref:`learning-through-time`.)
 # %%
 # A function of our own
 # ---------------------
-# Two steps of a tiny recurrent network with no inputs, :math:`S_1 = \tanh(W S_0)`
-# and :math:`S_2 = \tanh(W S_1)`, and a loss that weighs the last state,
-# :math:`L = v^\top S_2`. The same matrix :math:`W` is used twice, so its
+# Two steps of a tiny recurrent network with no inputs, :math:`h_1 = \tanh(W h_0)`
+# and :math:`h_2 = \tanh(W h_1)`, and a loss that weighs the last state with
+# read-out weights :math:`W_y` (one row), :math:`L = W_y h_2`. The same matrix :math:`W` is used twice, so its
 # gradient has two shares, one per step: backpropagation through time in
 # miniature.
 import matplotlib.pyplot as plt
@@ -23,24 +23,24 @@ from rnnbook.analysis.gradcheck import check_gradients, numerical_gradient
 rng = np.random.default_rng(0)
 hidden = 4
 W = rng.normal(scale=0.8, size=(hidden, hidden))
-s0 = rng.normal(size=hidden)
-v = rng.normal(size=hidden)
+h0 = rng.normal(size=hidden)
+w_y = rng.normal(size=hidden)
 
 
 def loss():
-    s1 = np.tanh(W @ s0)
-    s2 = np.tanh(W @ s1)
-    return float(v @ s2)
+    h1 = np.tanh(W @ h0)
+    h2 = np.tanh(W @ h1)
+    return float(w_y @ h2)
 
 
 def gradient(buggy=False):
     """dL/dW by the chain rule, run backwards from the loss."""
-    s1 = np.tanh(W @ s0)
-    s2 = np.tanh(W @ s1)
-    da2 = v * (1 - s2**2)  # dL/da_2, the blame at step 2's pre-activation
-    ds1 = (W @ da2) if buggy else (W.T @ da2)  # hand it back to S_1 (the bug: a forgotten transpose)
-    da1 = ds1 * (1 - s1**2)
-    return np.outer(da2, s1) + np.outer(da1, s0)  # step 2's share + step 1's share
+    h1 = np.tanh(W @ h0)
+    h2 = np.tanh(W @ h1)
+    da2 = w_y * (1 - h2**2)  # dL/da_2, the blame at step 2's pre-activation
+    dh1 = (W @ da2) if buggy else (W.T @ da2)  # hand it back to h_1 (the bug: a forgotten transpose)
+    da1 = dh1 * (1 - h1**2)
+    return np.outer(da2, h1) + np.outer(da1, h0)  # step 2's share + step 1's share
 
 
 # %%

@@ -2,7 +2,7 @@ r"""
 How far back does the gradient reach?
 =====================================
 
-The norm of :math:`\partial S_T / \partial S_k` against the lag :math:`T - k`,
+The norm of :math:`\partial h_T / \partial h_k` against the lag :math:`T - k`,
 for recurrent matrices with five different largest singular values, beside the
 bound of Pascanu, Mikolov and Bengio. (Chapter: :ref:`vanishing-gradients`.)
 """
@@ -45,7 +45,7 @@ for s, color in zip([0.5, 0.9, 1.0, 1.1, 1.5], ["#1b9e77", "#66a61e", "#444444",
 ax.set_yscale("log")
 ax.set_ylim(1e-12, 1e6)
 ax.set_xlabel("lag $T - k$")
-ax.set_ylabel(r"$\|\partial S_T / \partial S_k\|$")
+ax.set_ylabel(r"$\|\partial h_T / \partial h_k\|$")
 ax.set_title("Vanishing below one, exploding above")
 ax.legend(ncol=2)
 fig.tight_layout()

@@ -9,17 +9,20 @@ can explode, with sigmoid it forgets fast. (Chapter: :ref:`state-equation`.)
 # %%
 # Two networks, three activations
 # -------------------------------
-# The memory weights have eigenvalues 1.2 and 0.5 ("large"); scaled down, the
-# largest is 0.8 ("small"). There is no bias, so without the pulse tanh and
-# relu stay at zero and sigmoid rests at its own fixed point.
+# The "large" memory weights stretch some vectors (make them longer); the
+# "small" ones are the same matrix scaled down so that they make every vector
+# shorter. ``np.linalg.norm(w, 2)`` is the most a matrix stretches any vector.
+# There is no bias, so without the pulse tanh and relu stay at zero and
+# sigmoid rests at its own fixed point.
 import matplotlib.pyplot as plt
 import numpy as np
 
 from rnnbook.analysis.trace import pulse_response
 
 base = np.array([[0.9, 0.4], [0.3, 0.8]])
-print("eigenvalues of the large memory weights:", np.linalg.eigvals(base))
 weights = {"small memory weights": base * 0.8 / 1.2, "large memory weights": base}
+for label, w in weights.items():
+    print(f"{label}: stretch a vector by at most {np.linalg.norm(w, 2):.2f}")
 activations = ["tanh", "relu", "sigmoid"]
 steps = 30
 

@@ -3,7 +3,7 @@ Many-to-many: translating dates
 ===============================
 
 An encoder reads "24 november 2026" and a decoder writes "2026-11-24"; which
-characters come out right depends on how the decoder gets the encoder's state. (Chapter: :ref:`four-shapes`.)
+characters come out right depends on how the decoder gets the encoder's state. (Chapter: :ref:`encoder-decoder`.)
 """
 
 # %%
@@ -37,7 +37,8 @@ y_train, y_test = iso.encode(iso_train), iso.encode(iso_test)
 # -------------------------------
 # Sutskever et al. (2014) start the decoder from the encoder's final state and
 # nothing more; Cho et al. (2014) also feed that state to the decoder as an
-# extra input at every step. Same data, same number of steps, same seed.
+# extra input at every step. Same data, same number of training steps, same
+# seed (the chapter trains five seeds of each and shows their spread).
 results = {}
 for feed_context in (False, True):
     model = Translator(len(said), 64, len(iso), feed_context=feed_context, rng=0)

@@ -3,7 +3,7 @@ The state equation, step by step
 ================================
 
 A network of two units traced by hand through four steps: every term of
-:math:`S_t = f(W_l x_t + W S_{t-1} + b)`, printed and plotted. (Chapter: :ref:`state-equation`.)
+:math:`h_t = f(W_l x_t + W h_{t-1} + b)`, printed and plotted. (Chapter: :ref:`state-equation`.)
 """
 
 # %%
@@ -42,13 +42,13 @@ print(f"\nhand trace vs unroll: largest difference {np.abs(states[:, 0] - trace.
 # ---------------------------
 # For each unit, the bars stack the three parts of the pre-activation (input,
 # memory, bias); the black dot is their sum :math:`a_t` and the orange one the
-# new state :math:`S_t = \tanh(a_t)`, always a little closer to zero.
+# new state :math:`h_t = \tanh(a_t)`, always a little closer to zero.
 steps = np.arange(1, len(x) + 1)
 fig, axes = plt.subplots(1, 2, figsize=(9, 3.4), sharey=True)
 for unit, ax in enumerate(axes):
     parts = {
         "input $W_l x_t$": trace.input_part[:, unit],
-        "memory $W S_{t-1}$": trace.memory_part[:, unit],
+        "memory $W h_{t-1}$": trace.memory_part[:, unit],
         "bias $b$": np.full(len(x), trace.bias[unit]),
     }
     positive, negative = np.zeros(len(x)), np.zeros(len(x))
@@ -58,7 +58,7 @@ for unit, ax in enumerate(axes):
         positive += np.maximum(values, 0)
         negative += np.minimum(values, 0)
     ax.plot(steps, trace.preactivation[:, unit], "ko", label="sum $a_t$")
-    ax.plot(steps, trace.states[:, unit], "o", color="#d95f02", label=r"state $S_t=\tanh(a_t)$")
+    ax.plot(steps, trace.states[:, unit], "o", color="#d95f02", label=r"state $h_t=\tanh(a_t)$")
     ax.axhline(0, color="black", lw=0.8)
     ax.set_xticks(steps)
     ax.set_xlabel("step $t$")

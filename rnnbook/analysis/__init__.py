@@ -4,5 +4,6 @@
 - :mod:`~rnnbook.analysis.gradients`: Jacobians through time, their norms and bounds, truncated BPTT;
 - :mod:`~rnnbook.analysis.trace`: the state step by step, parameter counts;
 - :mod:`~rnnbook.analysis.diagrams`: the rolled and unrolled pictures;
-- :mod:`~rnnbook.analysis.experiments`: training on the adding problem at many lags.
+- :mod:`~rnnbook.analysis.experiments`: training on the adding problem at many lags and seeds;
+- :mod:`~rnnbook.analysis.adding`: the best memoryless answer to the adding problem, and a probe of a trained one.
 """

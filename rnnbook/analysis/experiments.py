@@ -3,7 +3,9 @@
 :func:`train_on_lag` trains a fresh :class:`~rnnbook.models.regressor.SequenceRegressor`
 on the adding problem (:func:`rnnbook.data.synthetic.adding_problem`) of one
 length and measures it on fresh sequences; :func:`lag_sweep` does so for
-several lengths, each run seeded on its own.
+several lengths, each run seeded on its own, and :func:`seed_sweep` for
+several lengths and several seeds, so that a conclusion rests on more than
+one run.
 """
 
 from __future__ import annotations
@@ -144,3 +146,59 @@ def lag_sweep(lags: Sequence[int], *, seed: int = 0, **kwargs) -> list[LagResult
     if isinstance(seed, bool) or not isinstance(seed, int | np.integer) or seed < 0:
         raise TypeError(f"seed must be a non-negative integer, got {seed!r}")
     return [train_on_lag(lag, rng=np.random.default_rng([int(seed), lag]), **kwargs) for lag in lags]
+
+
+@dataclass
+class SeedSweep:
+    """Training runs of the adding problem at several lags, several seeds each.
+
+    Attributes
+    ----------
+    lags : list of int
+        The sequence lengths, in order.
+    seeds : list of int
+    runs : list of list of LagResult
+        ``runs[i][j]`` is lag ``lags[i]`` with seed ``seeds[j]``.
+    """
+
+    lags: list[int]
+    seeds: list[int]
+    runs: list[list[LagResult]]
+
+    def test_mse(self) -> np.ndarray:
+        """Test mean squared errors, shape (len(lags), len(seeds))."""
+        return np.array([[r.test_mse for r in row] for row in self.runs])
+
+    def solved(self) -> np.ndarray:
+        """Fractions of test answers within the tolerance, shape (len(lags), len(seeds))."""
+        return np.array([[r.solved for r in row] for row in self.runs])
+
+
+def seed_sweep(lags: Sequence[int], seeds: Sequence[int], **kwargs) -> SeedSweep:
+    """:func:`train_on_lag` at every lag with every seed.
+
+    Run (lag, seed) uses ``numpy.random.default_rng([seed, lag])``, as
+    :func:`lag_sweep` does, so one more lag or seed leaves the
+    other runs unchanged.
+
+    Parameters
+    ----------
+    lags, seeds : sequence of int
+    **kwargs
+        Passed on to :func:`train_on_lag`.
+
+    Returns
+    -------
+    SeedSweep
+    """
+    if isinstance(lags, str | bytes) or not isinstance(lags, Sequence) or len(lags) == 0:
+        raise TypeError(f"lags must be a non-empty sequence of positive integers, got {lags!r}")
+    if isinstance(seeds, str | bytes) or not isinstance(seeds, Sequence | range) or len(seeds) == 0:
+        raise TypeError(f"seeds must be a non-empty sequence of non-negative integers, got {seeds!r}")
+    lags = [check_positive_int(lag, "lag") for lag in lags]
+    for seed in seeds:
+        if isinstance(seed, bool) or not isinstance(seed, int | np.integer) or seed < 0:
+            raise TypeError(f"every seed must be a non-negative integer, got {seed!r}")
+    seeds = [int(seed) for seed in seeds]
+    runs = [[train_on_lag(lag, rng=np.random.default_rng([seed, lag]), **kwargs) for seed in seeds] for lag in lags]
+    return SeedSweep(lags=lags, seeds=seeds, runs=runs)

@@ -13,9 +13,13 @@ computes each factor, :func:`gradient_norm_by_lag` the norm of every product,
 Pascanu, Mikolov & Bengio (2013), and :func:`rescale_to_singular_value` sets
 :math:`\\lambda_1`, the largest singular value of :math:`W`.
 :func:`truncated_backprop_through_time` stops the gradient after a fixed window.
+:func:`measured_lag_curves` measures the norms for a whole grid of
+:math:`\\lambda_1` (the curves the gradient explorer of the book draws).
 """
 
 from __future__ import annotations
+
+from collections.abc import Sequence
 
 import numpy as np
 
@@ -28,7 +32,7 @@ from rnnbook._validation import (
     check_rng,
 )
 from rnnbook.layers.activations import ACTIVATIONS
-from rnnbook.layers.base import Params, RecurrentLayer, check_params
+from rnnbook.layers.base import Params, RecurrentLayer, check_params, init_params
 from rnnbook.layers.rnn import Trace, backprop_through_time, unroll
 
 #: gamma: the largest value of f' for each activation, used in the bound.
@@ -311,3 +315,45 @@ def memory_jacobian_norms(layer: RecurrentLayer, x: np.ndarray, lags) -> np.ndar
         _, _, dstate0 = layer.backprop(tail_trace, np.zeros_like(tail), unit)
         norms[n] = np.linalg.norm(layer.memory(dstate0).astype(np.float64), 2)
     return norms
+
+
+def measured_lag_curves(
+    scales: Sequence[float],
+    *,
+    hidden_size: int = 32,
+    steps: int = 100,
+    batch: int = 10,
+    rng: np.random.Generator | int,
+) -> np.ndarray:
+    """Mean :math:`\\|\\partial h_T / \\partial h_{T-k}\\|` of a tanh network for each weight scale.
+
+    The recurrent weights are ``scale`` times one random rotation, so their
+    largest singular value is ``scale``; the input weights and biases are the
+    default initialisation, the inputs standard normal.  The same rotation,
+    weights and inputs serve every scale.
+
+    Parameters
+    ----------
+    scales : sequence of float
+        The largest singular values to measure, each > 0.
+    hidden_size : int, default 32
+    steps : int, default 100
+        T, the longest lag measured.
+    batch : int, default 10
+        How many random input sequences the norm is averaged over.
+    rng : numpy.random.Generator or int
+
+    Returns
+    -------
+    numpy.ndarray, shape (len(scales), steps + 1)
+        Row i, column k: the mean spectral norm at lag k for ``scales[i]``.
+    """
+    scales = [check_positive_float(s, "scale") for s in scales]
+    hidden_size = check_positive_int(hidden_size, "hidden_size")
+    steps = check_positive_int(steps, "steps")
+    batch = check_positive_int(batch, "batch")
+    rng = check_rng(rng)
+    rotation = random_orthogonal(hidden_size, rng=rng)
+    base = init_params(1, hidden_size, rng=rng)
+    x = rng.normal(size=(steps, batch, 1))
+    return np.array([gradient_norm_by_lag(dict(base, weight_hh=s * rotation), x).mean(axis=1) for s in scales])

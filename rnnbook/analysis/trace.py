@@ -25,10 +25,8 @@ import numpy as np
 
 from rnnbook._validation import check_array, check_choice, check_positive_int
 from rnnbook.layers.activations import ACTIVATIONS
-from rnnbook.layers.base import check_params
+from rnnbook.layers.base import Params, check_params
 from rnnbook.layers.rnn import step, unroll
-
-Params = dict[str, np.ndarray]
 
 
 def count_parameters(params: Mapping[str, np.ndarray]) -> int:

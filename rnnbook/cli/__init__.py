@@ -12,16 +12,20 @@
 ``train`` holds out the last 10% of the text for validation, prints a progress
 line (step, training and validation loss in nats per character, characters per
 second, time left) and now and then a sample, and checkpoints the run into
-``DIR`` every ``--checkpoint-every`` steps, at the end, and on Ctrl-C (then it
-exits with status 130).  ``train --resume --out DIR`` continues from the
+``DIR`` every ``--checkpoint-every`` steps, at the end, and on Ctrl-C or
+SIGTERM (then it exits with status 130 or 143).  ``DIR`` is checked (created
+if missing, writable) and locked before the first step, so a second trainer on
+it is refused; a closed standard output or a terminal that cannot show a
+character never stops the training.  ``train --resume --out DIR`` continues from the
 checkpoint; with the same ``--steps`` it ends on exactly the same weights as a
 run that was never interrupted.  Without TEXTFILE it trains on the built-in
 corpus, the Python source of a few standard-library modules
 (:data:`rnnbook.data.text.BUILTIN_FILES`).
 
 Every error (a missing, empty, binary or non-UTF-8 text, a text shorter than
-one sequence, a corrupted checkpoint, a temperature of 0 ...) is one line on
-stderr, ``rnnbook: error: ...``, and a non-zero exit status.
+one sequence, a corrupted or crafted checkpoint, a temperature of 0, sizes
+that would not fit in memory, a full disk ...) is one line on stderr,
+``rnnbook: error: ...``, and a non-zero exit status.
 """
 
 from __future__ import annotations
@@ -52,7 +56,18 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         print(f"{PROG}: error: interrupted", file=sys.stderr)
         return 130
-    except (OSError, ValueError, TypeError) as err:
-        # Anything else the user can cause (a folder that cannot be written, ...): one line, no traceback.
+    except MemoryError:
+        print(
+            f"{PROG}: error: out of memory; try a smaller --hidden, --layers, --batch or --seq-len, or a shorter text",
+            file=sys.stderr,
+        )
+        return 1
+    except OSError as err:
+        # A full disk, a folder that cannot be written ...: one line that names the file.
+        where = f"{err.filename}: " if err.filename else ""
+        print(f"{PROG}: error: {where}{err.strerror or err}", file=sys.stderr)
+        return 1
+    except (ValueError, TypeError) as err:
+        # Anything else the user can cause: one line, no traceback.
         print(f"{PROG}: error: {err}", file=sys.stderr)
         return 1

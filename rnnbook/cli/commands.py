@@ -7,8 +7,10 @@ import math
 from pathlib import Path
 
 from rnnbook.cli.errors import CLIError
+from rnnbook.cli.runtime import Console
 from rnnbook.models.charmodel import sample
 from rnnbook.training import checkpoint
+from rnnbook.training.torch_export import export_torch
 
 
 def cmd_sample(args: argparse.Namespace) -> int:
@@ -21,38 +23,47 @@ def cmd_sample(args: argparse.Namespace) -> int:
             + ", ".join(repr(c) for c in missing)
         )
     text = sample(model, vocab, args.length, temperature=args.temperature, prime=args.prime, rng=args.seed)
-    print(args.prime + text)
+    Console().print(args.prime + text)
     return 0
 
 
 def cmd_info(args: argparse.Namespace) -> int:
     """Describe a run folder: the model, its vocabulary, the training settings and the last validation loss."""
     model, vocab, meta = checkpoint.load_model(args.run)
+    console = Console()
     record = checkpoint.read_record(meta)
     n_params = sum(int(p.size) for p in model.params.values())
     run = record.settings or {}
-    print(f"run folder:      {Path(args.run).resolve()}")
-    print(f"format version:  {record.format_version}")
-    print(f"model:           {model.cell}, {model.n_layers} layer(s) of {model.hidden_size}, {n_params:,} parameters")
-    print(f"vocabulary:      {len(vocab)} characters {vocab.chars!r}")
-    print(f"uniform guess:   ln {len(vocab)} = {math.log(len(vocab)):.3f} nats/char")
-    print(f"text:            {run.get('text_path') or 'built-in corpus'}")
-    print(
+    console.print(f"run folder:      {Path(args.run).resolve()}")
+    console.print(f"format version:  {record.format_version}")
+    console.print(
+        f"model:           {model.cell}, {model.n_layers} layer(s) of {model.hidden_size}, {n_params:,} parameters"
+    )
+    console.print(f"vocabulary:      {len(vocab)} characters {vocab.chars!r}")
+    console.print(f"uniform guess:   ln {len(vocab)} = {math.log(len(vocab)):.3f} nats/char")
+    console.print(f"text:            {run.get('text_path') or 'built-in corpus'}")
+    console.print(
         f"training:        step {record.step}, seq-len {run.get('seq_len')}, batch {run.get('batch')}, "
         f"lr {run.get('lr')}, seed {run.get('seed')}"
     )
     if record.validation:
         step, val = record.validation[-1]
-        print(f"validation loss: {val:.3f} nats/char at step {step}")
+        console.print(f"validation loss: {val:.3f} nats/char at step {step}")
     return 0
 
 
 def cmd_export(args: argparse.Namespace) -> int:
-    """Write the weights of a run folder for PyTorch (see :func:`rnnbook.training.checkpoint.export_torch`)."""
+    """Write the weights of a run folder for PyTorch (see :func:`rnnbook.training.torch_export.export_torch`)."""
     target = Path(args.torch)
+    config = Path(str(target) + ".json")
+    for path in (target, config):
+        if path.exists() and not path.is_file():
+            raise CLIError(f"--torch {target}: {path} exists and is not a regular file; give a new file name")
+    if not target.parent.is_dir():
+        raise CLIError(f"--torch {target}: no such folder {target.parent}")
     try:
-        model, config = checkpoint.export_torch(args.run, target)
+        model, config = export_torch(args.run, target)
     except ImportError:
         raise CLIError("export --torch needs PyTorch, which is not installed (pip install torch)") from None
-    print(f"wrote {target} ({model.cell}, {model.n_layers} x {model.hidden_size}) and {config}")
+    Console().print(f"wrote {target} ({model.cell}, {model.n_layers} x {model.hidden_size}) and {config}")
     return 0

@@ -43,6 +43,16 @@ def _positive_int(text: str) -> int:
     return value
 
 
+def _seed(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected an integer >= 0, got {text!r}") from None
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"expected an integer >= 0, got {value}")
+    return value
+
+
 def _positive_float(text: str) -> float:
     try:
         value = float(text)
@@ -67,7 +77,8 @@ def build_parser() -> argparse.ArgumentParser:
         help="train a model on a text file (or the built-in corpus)",
         description=(
             "Train a character-level model. The last 10% of the text is held out for validation. "
-            "A checkpoint is saved in DIR every --checkpoint-every steps, at the end and on Ctrl-C (exit status 130); "
+            "A checkpoint is saved in DIR every --checkpoint-every steps, at the end and on Ctrl-C or SIGTERM "
+            "(exit status 130 or 143); DIR is locked while a run trains in it. "
             "'rnnbook train --resume --out DIR' continues it, bit for bit as if never interrupted. "
             f"Without TEXTFILE the built-in corpus is used: the Python source of the standard-library "
             f"modules {corpus}, read from this Python's library folder."
@@ -98,7 +109,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     budget.add_argument("--minutes", type=_positive_float, metavar="X", help="train for this long instead")
     train.add_argument(
-        "--seed", type=int, metavar="N", help=f"seed for weights and data order (default {DEFAULTS['seed']})"
+        "--seed", type=_seed, metavar="N", help=f"seed for weights and data order (default {DEFAULTS['seed']})"
     )
     intervals = [("checkpoint_every", "checkpoints"), ("print_every", "progress lines"), ("sample_every", "samples")]
     for option, what in intervals:
@@ -114,7 +125,7 @@ def build_parser() -> argparse.ArgumentParser:
     smp.add_argument("--temperature", type=_positive_float, default=1.0, metavar="X", help="> 0 (default 1.0)")
     smp.add_argument("--length", type=_positive_int, default=500, metavar="N", help="characters to write (500)")
     smp.add_argument("--prime", default="", metavar="TEXT", help="text the model reads first")
-    smp.add_argument("--seed", type=int, default=0, metavar="N", help="seed of the sampling (0)")
+    smp.add_argument("--seed", type=_seed, default=0, metavar="N", help="seed of the sampling (0)")
 
     info = sub.add_parser("info", help="describe a run folder", description="Describe a run folder.")
     info.add_argument("run", metavar="DIR")

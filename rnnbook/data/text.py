@@ -31,6 +31,10 @@ BUILTIN_FILES: tuple[str, ...] = (
 )
 
 
+#: The largest text file that is read (whole, and then held again as 8-byte indices, one per character).
+MAX_TEXT_BYTES = 2**28
+
+
 class TextError(ValueError):
     """A text that cannot be trained on or sampled from (missing, empty, binary, ...)."""
 
@@ -68,28 +72,41 @@ def builtin_corpus() -> str:
 def read_text(path: str | Path) -> str:
     """Read a UTF-8 text file, refusing what cannot be a training text.
 
+    A UTF-8 byte-order mark at the start (which some editors write) is
+    dropped: it marks the encoding and is not a character of the text.
+
     Raises
     ------
     TextError
-        If the file is missing, is not a file, is empty, holds NUL bytes (a
-        binary file) or is not valid UTF-8 (the message gives the byte offset).
+        If the file is missing, is not a file, is larger than
+        :data:`MAX_TEXT_BYTES` (checked before reading), is empty, holds NUL
+        bytes (a binary file) or is not valid UTF-8 (the message gives the
+        byte offset).
     """
     path = Path(path)
     if not path.exists():
         raise TextError(f"{path}: no such file")
     if not path.is_file():
         raise TextError(f"{path}: not a regular file")
+    size = path.stat().st_size
+    if size > MAX_TEXT_BYTES:
+        raise TextError(
+            f"{path}: {size / 2**30:.2f} GiB, larger than the {MAX_TEXT_BYTES / 2**30:g} GiB "
+            f"({MAX_TEXT_BYTES // 2**20} MiB) a training text may be; train on a part of it"
+        )
     data = path.read_bytes()
+    bom = 3 if data.startswith(b"\xef\xbb\xbf") else 0  # byte offsets below count it
+    data = data[bom:]
     if not data:
         raise TextError(f"{path}: the file is empty")
     nul = data.find(b"\x00")
     if nul >= 0:
-        raise TextError(f"{path}: looks like a binary file (NUL byte at byte offset {nul}), expected UTF-8 text")
+        raise TextError(f"{path}: looks like a binary file (NUL byte at byte offset {nul + bom}), expected UTF-8 text")
     try:
         return data.decode("utf-8")
     except UnicodeDecodeError as err:
         raise TextError(
-            f"{path}: not valid UTF-8 at byte offset {err.start} (byte 0x{data[err.start]:02x}); "
+            f"{path}: not valid UTF-8 at byte offset {err.start + bom} (byte 0x{data[err.start]:02x}); "
             "save the file as UTF-8"
         ) from None
 

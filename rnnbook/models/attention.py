@@ -50,8 +50,8 @@ class AttentionTranslator:
         H, shared by encoder and decoder.
     vocab_size : int
         V, the output tokens (with ``<pad>``, ``<s>``, ``</s>``).
-    cell : {"rnn", "lstm", "gru"}, default "rnn"
-        For both encoder and decoder.
+    cell : str, default "rnn"
+        A name from :data:`rnnbook.layers.registry.CELLS`, for both encoder and decoder.
     score : {"additive", "dot"}, default "additive"
         Bahdanau's additive score or Luong's dot product.
     attention_size : int, optional

@@ -179,8 +179,7 @@ class CharModel:
 
     def probabilities(self, ids: np.ndarray, temperature: float = 1.0) -> np.ndarray:
         """Next-character probabilities (T, B, V) after each of ``ids`` (T, B), from a zero state."""
-        temperature = check_positive_float(temperature, "temperature")
-        return softmax(self.logits(ids) / temperature)
+        return tempered(self.logits(ids), temperature)
 
     def step(self, ids: np.ndarray, state: list[State] | None = None) -> tuple[np.ndarray, list[State]]:
         """One character per sequence: scores (B, V) for the next one, and the new states.
@@ -211,6 +210,33 @@ def legacy_name(name: str) -> str:
 
 # ---------------------------------------------------------------------------
 # Sampling
+
+
+def tempered(scores: np.ndarray, temperature: float) -> np.ndarray:
+    """The probabilities ``softmax(scores / temperature)`` along the last axis, safe at any temperature > 0.
+
+    The largest score is subtracted *before* dividing by the temperature (in
+    log space, every scaled score is then <= 0), so no division can overflow:
+    a temperature so small that every other scaled score becomes minus
+    infinity leaves all the probability on the largest score, which is greedy
+    choice; a huge one gives the uniform distribution.
+
+    Parameters
+    ----------
+    scores : numpy.ndarray, shape (..., V)
+        Finite scores.
+    temperature : float
+        > 0.
+
+    Returns
+    -------
+    numpy.ndarray, shape (..., V)
+    """
+    temperature = check_positive_float(temperature, "temperature")
+    shifted = scores - scores.max(axis=-1, keepdims=True)
+    with np.errstate(over="ignore", under="ignore"):
+        shifted /= temperature  # 0 for the largest score, at worst -inf for the others
+        return softmax(shifted)
 
 
 def sample(
@@ -261,7 +287,7 @@ def sample(
     out = []
     token = np.empty(1, dtype=np.int64)
     for _ in range(length):
-        p = softmax(scores.astype(np.float64) / temperature)
+        p = tempered(scores.astype(np.float64), temperature)
         # Inverse-CDF draw: one uniform number per character, robust to p summing to 1 - 1e-16.
         cdf = np.cumsum(p)
         token[0] = min(np.searchsorted(cdf, rng.random() * cdf[-1], side="right"), len(p) - 1)

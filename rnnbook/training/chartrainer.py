@@ -21,6 +21,29 @@ from rnnbook.training.optim import Adam, clip_gradients
 #: Adam's learning rate and the clipping threshold when none is given.
 DEFAULT_LR = 2e-3
 DEFAULT_MAX_NORM = 5.0
+#: The most memory a training run, or a checkpoint being loaded, may ask for (one cap for both).
+MAX_MEMORY_BYTES = 2 * 2**30
+
+
+def streams_for(n_ids: int, seq_len: int, batch_size: int) -> int:
+    """How many streams a text of ``n_ids`` characters gives: ``batch_size``, fewer if it is too short."""
+    return min(batch_size, (n_ids - 1) // seq_len)
+
+
+def memory_estimate(
+    vocab_size: int, hidden_size: int, layers: int, *, gates: int, seq_len: int, batch_size: int, itemsize: int = 4
+) -> int:
+    """About how many bytes a :class:`CharTrainer` of these sizes needs, before anything is allocated.
+
+    The parameters four times over (weights, gradients, Adam's two moments),
+    and per step of a chunk, for each layer, its gate pre-activations, states
+    and their gradients, plus the one-hot inputs and the scores with their
+    gradient (T, B, V).  ``gates`` is 1 for the RNN, 4 for the LSTM, 3 for the GRU.
+    """
+    params = gates * hidden_size * (vocab_size + hidden_size + 2) + vocab_size * (hidden_size + 1)
+    params += (layers - 1) * gates * hidden_size * (2 * hidden_size + 2)
+    activations = seq_len * batch_size * (layers * (2 * gates + 4) * hidden_size + 3 * vocab_size)
+    return (4 * params + activations) * itemsize
 
 
 def evaluate(model: CharModel, ids: np.ndarray, *, streams: int = 16, seq_len: int = 200) -> float:
@@ -106,7 +129,7 @@ class CharTrainer:
                 f"(seq_len + 1 = {self.seq_len + 1}); use a longer text or a smaller --seq-len"
             )
         self.requested_batch_size = batch_size
-        self.batch_size = min(batch_size, (len(self.ids) - 1) // self.seq_len)
+        self.batch_size = streams_for(len(self.ids), self.seq_len, batch_size)
         self.max_norm = check_positive_float(max_norm, "max_norm")
         self.optimizer = Adam(lr=lr)
         self.rng = check_rng(rng)

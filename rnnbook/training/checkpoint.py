@@ -1,4 +1,4 @@
-"""The checkpoint file format, all of it: array names, metadata, saving, loading, the torch export.
+"""The checkpoint file format, all of it: array names, metadata, saving, loading.
 
 A checkpoint is one file, ``checkpoint.npz`` in the run's folder: numpy's
 zip of arrays (the weights, Adam's memory, the state carried between chunks,
@@ -9,41 +9,56 @@ number generator.  It is read with ``allow_pickle=False``, so loading a
 checkpoint never runs code.
 
 Writing is atomic: the file is written under a temporary name in the same
-folder, flushed to disk with ``fsync``, and then renamed over the old one with
+folder (``.checkpoint-*.npz.tmp``, created with the mode the umask gives new
+files), flushed to disk with ``fsync``, and then renamed over the old one with
 ``os.replace``.  A run killed half-way through a save leaves the previous
-checkpoint intact.
+checkpoint intact, and the temporary file, which :func:`remove_stale_temporaries`
+deletes at the next start.
+
+Reading treats the file as untrusted input (see
+:mod:`rnnbook.training.checkpoint_checks`): the metadata is checked against a
+schema, the memory it asks for against a cap, and every array's header
+against the metadata before its data is read; only the arrays needed are read.
 
 The arrays are named ``param/<name>`` (the model's parameters),
 ``optim/<name>/<slot>`` and ``optim/steps`` (Adam's memory),
 ``state/<layer>/<part>`` (the state carried between chunks: ``h``, and ``c``
 for an LSTM) and ``losses``.  :func:`read_record` reads the metadata into a
 :class:`RunRecord`, so no other module needs to know its keys, and
-:func:`export_torch` writes the weights under PyTorch's names.
+:mod:`rnnbook.training.torch_export` writes the weights under PyTorch's names.
 """
 
 from __future__ import annotations
 
 import json
 import os
-import tempfile
-import zipfile
+import re
+import secrets
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 
 from rnnbook.data.encoding import Vocabulary
-from rnnbook.models.charmodel import CharModel, legacy_name
-from rnnbook.training.chartrainer import CharTrainer
+from rnnbook.layers.registry import CELLS
+from rnnbook.models.charmodel import CharModel
+from rnnbook.training.chartrainer import MAX_MEMORY_BYTES, CharTrainer, streams_for
+from rnnbook.training.checkpoint_checks import (
+    CheckpointError,
+    check_memory,
+    check_metadata,
+    open_zip,
+    param_shapes,
+    parse_metadata,
+    read_array,
+    read_metadata_member,
+)
 
 #: Bumped whenever the layout changes; other versions are refused with a clear message.
 FORMAT_VERSION = 1
 FILENAME = "checkpoint.npz"
 _META_KEY = "__metadata__"
-
-
-class CheckpointError(ValueError):
-    """A checkpoint that is missing, corrupted, or of another format version."""
+_TEMPORARY = ".checkpoint-*.npz.tmp"
 
 
 def checkpoint_path(directory: str | Path) -> Path:
@@ -76,15 +91,20 @@ def save(directory: str | Path, arrays: dict[str, np.ndarray], metadata: dict) -
     meta = {"format_version": FORMAT_VERSION} | metadata
     blob = np.frombuffer(json.dumps(meta).encode("utf-8"), dtype=np.uint8)
     target = checkpoint_path(directory)
-    fd, tmp = tempfile.mkstemp(prefix=".checkpoint-", suffix=".npz.tmp", dir=directory)
+    tmp = directory / _TEMPORARY.replace("*", secrets.token_hex(8))
+    # Mode 0o666 minus the umask, as for any new file (tempfile.mkstemp would make it 0o600).
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
     try:
         with os.fdopen(fd, "wb") as handle:
             np.savez(handle, **arrays, **{_META_KEY: blob})
             handle.flush()
             os.fsync(handle.fileno())
         os.replace(tmp, target)
+    except OSError as err:
+        tmp.unlink(missing_ok=True)
+        raise OSError(err.errno, f"cannot write the checkpoint {target}: {err.strerror or err}") from None
     except BaseException:
-        Path(tmp).unlink(missing_ok=True)
+        tmp.unlink(missing_ok=True)
         raise
     # Make the rename itself durable (POSIX: fsync the folder); not possible on every system.
     try:
@@ -100,34 +120,76 @@ def save(directory: str | Path, arrays: dict[str, np.ndarray], metadata: dict) -
     return target
 
 
-def load(directory: str | Path) -> tuple[dict[str, np.ndarray], dict]:
-    """Read ``directory/checkpoint.npz``; return ``(arrays, metadata)``.
+def remove_stale_temporaries(directory: str | Path) -> list[Path]:
+    """Delete what saves killed half-way left in ``directory`` (``.checkpoint-*.npz.tmp``); the removed files.
 
-    Raises
-    ------
-    CheckpointError
-        If there is no checkpoint, the file is not a readable checkpoint
-        (truncated, overwritten, not an ``.npz``), or it was written by another
-        format version.
+    Call it only while holding the run folder's lock: another process's save
+    in progress looks the same.
     """
+    removed = []
+    for tmp in Path(directory).glob(_TEMPORARY):
+        tmp.unlink(missing_ok=True)
+        removed.append(tmp)
+    return removed
+
+
+def _open(directory: str | Path, *, training: bool = False):
+    """The checked path, the open zip and the checked metadata of a run folder's checkpoint."""
     path = checkpoint_path(directory)
     if not Path(directory).is_dir():
         raise CheckpointError(f"{directory}: no such run folder")
     if not path.is_file():
         raise CheckpointError(f"{directory}: no checkpoint there (expected {path})")
+    zf = open_zip(path)
     try:
-        with np.load(path, allow_pickle=False) as npz:
-            arrays = {name: npz[name] for name in npz.files}
-        meta = json.loads(arrays.pop(_META_KEY).tobytes().decode("utf-8"))
-    except (OSError, ValueError, KeyError, EOFError, zipfile.BadZipFile, UnicodeDecodeError) as err:
-        raise CheckpointError(f"{path}: corrupted or not an rnnbook checkpoint ({type(err).__name__}: {err})") from None
-    if not isinstance(meta, dict) or "format_version" not in meta:
-        raise CheckpointError(f"{path}: not an rnnbook checkpoint (no format version)")
-    if meta["format_version"] != FORMAT_VERSION:
-        raise CheckpointError(
-            f"{path}: checkpoint format version {meta['format_version']}, this rnnbook reads version "
-            f"{FORMAT_VERSION}; retrain, or use the rnnbook version that wrote it"
-        )
+        meta = parse_metadata(read_metadata_member(zf, path), path)
+        version = meta.get("format_version")
+        if version is None:
+            raise CheckpointError(f"{path}: not an rnnbook checkpoint (no format version)")
+        if version != FORMAT_VERSION:
+            raise CheckpointError(
+                f"{path}: checkpoint format version {version!r}, this rnnbook reads version "
+                f"{FORMAT_VERSION}; retrain, or use the rnnbook version that wrote it"
+            )
+        check_metadata(meta, path, training=training)
+        check_memory(meta, path, training=training)
+        members = len(zf.infolist())
+        if 4 * meta["layers"] + 2 > members:  # every layer has four weight arrays: check before listing them
+            raise CheckpointError(
+                f"{path}: invalid metadata: layers {meta['layers']} needs {4 * meta['layers'] + 2} arrays, "
+                f"the file holds {members}"
+            )
+    except BaseException:
+        zf.close()
+        raise
+    return path, zf, meta
+
+
+def load_metadata(directory: str | Path) -> dict:
+    """The checked metadata of a run folder's checkpoint (no array is read)."""
+    _, zf, meta = _open(directory)
+    zf.close()
+    return meta
+
+
+def load(directory: str | Path) -> tuple[dict[str, np.ndarray], dict]:
+    """Read ``directory/checkpoint.npz``; return ``(arrays, metadata)``, every array of the file.
+
+    Raises
+    ------
+    CheckpointError
+        If there is no checkpoint, the file is not a readable checkpoint
+        (truncated, overwritten, not an ``.npz``, metadata or arrays that fail
+        the checks of :mod:`rnnbook.training.checkpoint_checks`), or it was
+        written by another format version.
+    """
+    path, zf, meta = _open(directory)
+    with zf:
+        names = [n[: -len(".npy")] for n in zf.namelist() if n.endswith(".npy") and n != _META_KEY + ".npy"]
+        declared = sum(info.file_size for info in zf.infolist())
+        if declared > MAX_MEMORY_BYTES:
+            raise CheckpointError(f"{path}: its arrays declare {declared / 2**30:.1f} GiB, more than the cap")
+        arrays = {name: read_array(zf, path, name, None, None) for name in names}
     return arrays, meta
 
 
@@ -175,9 +237,7 @@ def trainer_meta(trainer: CharTrainer) -> dict:
 def restore_trainer(trainer: CharTrainer, arrays: dict[str, np.ndarray], meta: dict) -> None:
     """Put what :func:`trainer_arrays` and :func:`trainer_meta` returned back into ``trainer``."""
     trainer.model.load_params({k[len("param/"):]: v for k, v in arrays.items() if k.startswith("param/")})
-    optim = {k[len("optim/"):]: v for k, v in arrays.items() if k.startswith("optim/")}
-    # Adam's memory is keyed "name/slot"; names of the layout before the stacked layer are renamed
-    trainer.optimizer.load_state_dict({_legacy_slot(k): v for k, v in optim.items()})
+    trainer.optimizer.load_state_dict({k[len("optim/"):]: v for k, v in arrays.items() if k.startswith("optim/")})
     trainer.rng.bit_generator.state = meta["rng_state"]
     trainer.step_count, trainer.epoch = int(meta["step"]), int(meta["epoch"])
     trainer.offset, trainer.chunk = int(meta["offset"]), int(meta["chunk"])
@@ -192,35 +252,78 @@ def restore_trainer(trainer: CharTrainer, arrays: dict[str, np.ndarray], meta: d
             trainer.state.append(layer.state_from_parts(parts))
 
 
-def _legacy_slot(key: str) -> str:
-    name, slash, slot = key.rpartition("/")
-    return f"{legacy_name(name)}/{slot}" if slash else key
-
-
 def save_training(directory: str | Path, trainer: CharTrainer, vocab: Vocabulary, extra: dict | None = None) -> Path:
     """Checkpoint a training run: the model, the trainer's full state and ``extra`` metadata."""
     meta = model_metadata(trainer.model, vocab) | {"trainer": trainer_meta(trainer)} | (extra or {})
     return save(directory, trainer_arrays(trainer), meta)
 
 
+def _expected(meta: dict, streams: int | None) -> dict[str, tuple[tuple[int, ...], np.dtype]]:
+    """The arrays a model needs (and, given the trainer's ``streams``, a training run): name to (shape, dtype)."""
+    dtype = np.dtype(meta["dtype"])
+    params = param_shapes(meta)
+    expected = {f"param/{name}": (shape, dtype) for name, shape in params.items()}
+    if streams is None:
+        return expected
+    t = meta["trainer"]
+    expected["optim/steps"] = ((), np.dtype(np.int64))
+    if t["step"] > 0:
+        expected |= {f"optim/{name}/{slot}": (shape, dtype) for name, shape in params.items() for slot in "mv"}
+    if t["has_state"]:
+        # the names of a state's parts are the layer's business: ask a one-unit layer of the same kind
+        unit = CELLS[meta["model"]](1, 1, rng=0, dtype=dtype)
+        for k in range(meta["layers"]):
+            expected |= {
+                f"state/{k}/{part}": ((streams, meta["hidden_size"]), dtype)
+                for part in unit.state_parts(unit.init_state(1))
+            }
+    expected["losses"] = ((t["step"],), np.dtype(np.float64))
+    return expected
+
+
+def _read(directory: str | Path, n_ids: int | None = None) -> tuple[dict[str, np.ndarray], dict]:
+    """The checked metadata and only the arrays needed, each checked against it.
+
+    Only the model's arrays, or with ``n_ids`` (the length of the training
+    text) everything a training run needs.
+    """
+    path, zf, meta = _open(directory, training=n_ids is not None)
+    with zf:
+        streams = None
+        if n_ids is not None:
+            t = meta["trainer"]
+            streams = max(1, streams_for(n_ids, t["seq_len"], t["batch_size"]))
+        members = set(zf.namelist())
+        arrays = {
+            name: read_array(zf, path, _member(name, members), shape, dtype)
+            for name, (shape, dtype) in _expected(meta, streams).items()
+        }
+    return arrays, meta
+
+
+def _member(name: str, members: set[str]) -> str:
+    """The member that holds array ``name``: itself, or in a checkpoint written before the
+    stacked layer, its old name (``param/layer0.weight_ih`` for ``param/rnn.weight_ih_l0``,
+    and the same inside ``optim/``)."""
+    if name + ".npy" in members:
+        return name
+    old = re.sub(r"(^|/)rnn\.(weight_ih|weight_hh|bias_ih|bias_hh)_l(\d+)(/|$)", r"\1layer\3.\2\4", name)
+    return old if old + ".npy" in members else name
+
+
 def _build(arrays: dict[str, np.ndarray], meta: dict) -> tuple[CharModel, Vocabulary]:
-    try:
-        vocab = Vocabulary(meta["vocabulary"], specials=False)
-        model = CharModel(
-            int(meta["vocab_size"]), int(meta["hidden_size"]), cell=meta["model"], layers=int(meta["layers"]),
-            rng=0, dtype=np.dtype(meta["dtype"]),
-        )
-        model.load_params({k[len("param/"):]: v for k, v in arrays.items() if k.startswith("param/")})
-    except (KeyError, TypeError, ValueError) as err:
-        raise CheckpointError(f"the checkpoint does not describe a valid model: {err}") from None
-    if len(vocab) != model.vocab_size:
-        raise CheckpointError(f"the checkpoint's vocabulary has {len(vocab)} characters, its model {model.vocab_size}")
+    vocab = Vocabulary(meta["vocabulary"], specials=False)
+    model = CharModel(
+        meta["vocab_size"], meta["hidden_size"], cell=meta["model"], layers=meta["layers"], rng=0,
+        dtype=np.dtype(meta["dtype"]),
+    )
+    model.load_params({k[len("param/"):]: v for k, v in arrays.items() if k.startswith("param/")})
     return model, vocab
 
 
 def load_model(directory: str | Path) -> tuple[CharModel, Vocabulary, dict]:
-    """The trained model of a run folder, its vocabulary and the checkpoint's metadata."""
-    arrays, meta = load(directory)
+    """The trained model of a run folder, its vocabulary and the checkpoint's metadata (only the weights are read)."""
+    arrays, meta = _read(directory)
     model, vocab = _build(arrays, meta)
     return model, vocab, meta
 
@@ -235,17 +338,19 @@ def load_training(directory: str | Path, ids: np.ndarray) -> tuple[CharTrainer, 
     ids : numpy.ndarray of int, shape (N,)
         The same training text, encoded with the checkpoint's vocabulary.
     """
-    arrays, meta = load(directory)
+    arrays, meta = _read(directory, len(ids))
     model, vocab = _build(arrays, meta)
-    try:
-        t = meta["trainer"]
-        trainer = CharTrainer(
-            model, ids, seq_len=int(t["seq_len"]), batch_size=int(t["batch_size"]), lr=float(t["lr"]),
-            max_norm=float(t["max_norm"]), rng=0,
-        )
-        restore_trainer(trainer, arrays, t)
-    except (KeyError, TypeError) as err:
-        raise CheckpointError(f"the checkpoint has no complete training state: {err}") from None
+    t = meta["trainer"]
+    if t["offset"] >= t["seq_len"]:
+        raise CheckpointError(f"{checkpoint_path(directory)}: invalid metadata: trainer.offset {t['offset']} is not "
+                              f"below trainer.seq_len {t['seq_len']}")
+    trainer = CharTrainer(
+        model, ids, seq_len=t["seq_len"], batch_size=t["batch_size"], lr=t["lr"], max_norm=t["max_norm"], rng=0,
+    )
+    restore_trainer(trainer, arrays, t)
+    if trainer.chunk > trainer.n_chunks or int(arrays["optim/steps"]) != t["step"]:
+        raise CheckpointError(f"{checkpoint_path(directory)}: invalid metadata: the position in the text or "
+                              "Adam's step count does not fit the run")
     return trainer, vocab, meta
 
 
@@ -310,57 +415,3 @@ def save_run(
 ) -> Path:
     """Checkpoint a training run with the command line's ``settings``, the validation history and the time spent."""
     return save_training(directory, trainer, vocab, {"run": settings, "validation": validation, "elapsed": elapsed})
-
-
-# -- the torch export -----------------------------------------------------------------
-
-
-def torch_state_dict(model: CharModel) -> dict[str, np.ndarray]:
-    """The model's weights under ``torch.nn.RNN/LSTM/GRU`` (``rnn.*``) and ``torch.nn.Linear`` (``decoder.*``) names."""
-    # The model's recurrent weights already carry torch's names: a copy, no renaming.
-    state = {name: value for name, value in model.params.items() if name.startswith("rnn.")}
-    state["decoder.weight"] = model.params["readout.weight"]
-    state["decoder.bias"] = model.params["readout.bias"]
-    return state
-
-
-def torch_config(model: CharModel, vocab: Vocabulary) -> dict:
-    """What it takes to build the matching torch modules: kind, sizes and the vocabulary."""
-    return {
-        "model": model.cell,
-        "input_size": model.vocab_size,
-        "hidden_size": model.hidden_size,
-        "num_layers": model.n_layers,
-        "vocabulary": vocab.chars,
-    }
-
-
-def export_torch(directory: str | Path, target: str | Path) -> tuple[CharModel, Path]:
-    """Write the trained model of a run folder as a PyTorch ``state_dict`` (``torch.save``), and its config.
-
-    The weights go to ``target``; ``target.json`` holds :func:`torch_config`.
-
-    Returns
-    -------
-    model : CharModel
-        The exported model.
-    config : Path
-        The JSON file written beside ``target``.
-
-    Raises
-    ------
-    ImportError
-        If PyTorch is not installed.
-    CheckpointError
-        If the run folder holds no valid checkpoint.
-    """
-    model, vocab, _ = load_model(directory)
-    import torch
-
-    target = Path(target)
-    if not target.parent.is_dir():
-        raise FileNotFoundError(f"{target.parent}: no such folder")
-    torch.save({k: torch.from_numpy(np.ascontiguousarray(v)) for k, v in torch_state_dict(model).items()}, target)
-    config = Path(str(target) + ".json")
-    config.write_text(json.dumps(torch_config(model, vocab), indent=2) + "\n", encoding="utf-8")
-    return model, config

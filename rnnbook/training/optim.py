@@ -12,8 +12,7 @@ from __future__ import annotations
 import numpy as np
 
 from rnnbook._validation import check_positive_float
-
-Params = dict[str, np.ndarray]
+from rnnbook.layers.base import Params
 
 
 def global_norm(grads: Params) -> float:

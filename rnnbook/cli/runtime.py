@@ -1,0 +1,152 @@
+"""What keeps a training run alive whatever happens around it: printing, signals, the run folder's lock.
+
+* :class:`Console` prints.  A closed standard output (``rnnbook train ... |
+  head -1``) or a terminal that cannot show a character never stops the
+  training: after a broken pipe it prints nothing more, and what the terminal's
+  encoding cannot show is replaced by ``?``.
+* :class:`StopSignals` turns the first Ctrl-C (SIGINT) or SIGTERM into a flag
+  the training loop checks between steps, so that it saves before it stops.
+* :func:`open_run_folder` checks ``--out`` before the first step (created if
+  missing, a writable folder) and locks it for the whole run with
+  ``fcntl.flock`` on ``DIR/.lock``, which records the process id, so that a
+  second trainer on the same folder is refused with a message naming the
+  first; then it removes what saves killed half-way left behind.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import os
+import signal
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+from rnnbook.cli.errors import PROG, CLIError
+from rnnbook.training import checkpoint
+
+LOCK_NAME = ".lock"
+#: The exit status after a stop by signal: 128 + the signal's number, as a shell reports it.
+EXIT_STATUS = {signal.SIGINT: 130, signal.SIGTERM: 143}
+
+
+class Console:
+    """Standard output that never raises: the one way the command prints."""
+
+    def __init__(self, stream=None) -> None:
+        self.stream = stream if stream is not None else sys.stdout
+        self.closed = False
+
+    def isatty(self) -> bool:
+        """Whether the output is a terminal (then progress lines overwrite each other)."""
+        try:
+            return not self.closed and self.stream.isatty()
+        except (ValueError, OSError):
+            return False
+
+    def print(self, text: str = "", end: str = "\n") -> None:
+        """Print ``text``; after a broken pipe, nothing (and training goes on)."""
+        if self.closed:
+            return
+        try:
+            try:
+                self.stream.write(text + end)
+            except UnicodeEncodeError:
+                encoding = getattr(self.stream, "encoding", None) or "ascii"
+                self.stream.write((text + end).encode(encoding, errors="replace").decode(encoding))
+            self.stream.flush()
+        except (BrokenPipeError, ValueError):  # ValueError: the stream was closed
+            self._close()
+
+    def _close(self) -> None:
+        """Stop printing; point file descriptor 1 at /dev/null so that Python's exit flush cannot fail either."""
+        self.closed = True
+        try:
+            devnull = os.open(os.devnull, os.O_WRONLY)
+            os.dup2(devnull, self.stream.fileno())
+            os.close(devnull)
+        except (OSError, ValueError, AttributeError):
+            pass
+
+
+def warn(message: str) -> None:
+    """One warning line on stderr, ``rnnbook: warning: ...`` (never raises)."""
+    with contextlib.suppress(OSError, ValueError):
+        print(f"{PROG}: warning: {message}", file=sys.stderr, flush=True)
+
+
+class StopSignals:
+    """Turns the first SIGINT (Ctrl-C) or SIGTERM into :attr:`received`, checked between training steps.
+
+    A second signal of the same kind acts at once (the previous handler is back).
+    """
+
+    def __init__(self) -> None:
+        self.received: signal.Signals | None = None
+        self.previous: dict = {}
+
+    def __enter__(self) -> StopSignals:
+        for signum in EXIT_STATUS:
+            self.previous[signum] = signal.signal(signum, self._handle)
+        return self
+
+    def _handle(self, signum, frame) -> None:
+        if self.received is None:
+            self.received = signal.Signals(signum)
+        signal.signal(signum, self.previous[signum])
+
+    def __exit__(self, *exc) -> None:
+        for signum, handler in self.previous.items():
+            signal.signal(signum, handler)
+
+
+@contextlib.contextmanager
+def open_run_folder(out: str, *, create: bool) -> Iterator[Path]:
+    """Check the run folder ``out`` and hold its lock for the ``with`` block; yields the folder.
+
+    Parameters
+    ----------
+    out : str
+        The ``--out`` option.
+    create : bool
+        Create the folder (and its parents) if missing; when resuming it must exist.
+
+    Raises
+    ------
+    CLIError
+        If ``out`` is empty, is not a folder, cannot be created or written, or
+        another process holds its lock (the message gives that process's id).
+    """
+    if not out:
+        raise CLIError("--out must name a folder, got an empty string")
+    path = Path(out)
+    if path.exists() and not path.is_dir():
+        raise CLIError(f"--out {out}: exists and is not a folder")
+    if not path.exists():
+        if not create:
+            raise CLIError(f"--out {out}: no such run folder to resume")
+        try:
+            path.mkdir(parents=True, exist_ok=True)
+        except OSError as err:
+            raise CLIError(f"--out {out}: cannot create the folder ({err.strerror or err})") from None
+    lock_path = path / LOCK_NAME
+    try:
+        fd = os.open(lock_path, os.O_RDWR | os.O_CREAT, 0o666)
+    except OSError as err:
+        raise CLIError(f"--out {out}: cannot write in the folder ({err.strerror or err})") from None
+    try:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            other = os.pread(fd, 32, 0).decode("ascii", errors="replace").strip() or "unknown"
+            raise CLIError(
+                f"--out {out} is in use by another 'rnnbook train' (process {other}); "
+                "wait for it to end, or choose another --out"
+            ) from None
+        os.ftruncate(fd, 0)
+        os.pwrite(fd, f"{os.getpid()}\n".encode("ascii"), 0)
+        checkpoint.remove_stale_temporaries(path)  # safe now: no other save can be running
+        yield path
+    finally:
+        os.close(fd)  # releases the lock
