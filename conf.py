@@ -46,6 +46,7 @@ extensions = [
     "sphinxcontrib.bibtex",
     "sphinx_design",
     "sphinx_exercise",
+    "sphinx_togglebutton",  # solutions with :class: dropdown fold away (sphinx-exercise relies on it)
     "sphinx_copybutton",
 ]
 

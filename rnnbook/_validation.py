@@ -179,10 +179,38 @@ def check_rng(rng: object) -> np.random.Generator:
     if isinstance(rng, np.random.Generator):
         return rng
     if isinstance(rng, int | np.integer) and not isinstance(rng, bool):
+        if rng < 0:
+            raise ValueError(f"rng must be a numpy.random.Generator or an integer seed >= 0, got {rng}")
         return np.random.default_rng(int(rng))
     raise TypeError(
         f"rng must be a numpy.random.Generator or an integer seed, got {type(rng).__name__}"
     )
+
+
+def check_instance(value: object, kind: type | tuple[type, ...], name: str, expected: str) -> object:
+    """Return ``value`` if it is an instance of ``kind``, else raise a TypeError saying ``expected``."""
+    if not isinstance(value, kind):
+        raise TypeError(f"{name} must be {expected}, got {type(value).__name__}")
+    return value
+
+
+def check_params_dict(params: object, name: str) -> dict[str, np.ndarray]:
+    """Check a dict of named float arrays (parameters or gradients) without copying; return it.
+
+    Only types are checked (a dict; every value a plain float32/float64
+    numpy array): the values' finiteness is the caller's business (an
+    optimiser reports a NaN gradient as divergence).
+    """
+    if not isinstance(params, dict):
+        raise TypeError(f"{name} must be a dict of numpy arrays, got {type(params).__name__}")
+    for key, value in params.items():
+        label = f"gradient of {key}" if name == "grads" else key
+        if not isinstance(value, np.ndarray):
+            raise TypeError(f"{label} must be a numpy array of float32 or float64, got {type(value).__name__}")
+        check_plain(value, label)
+        if value.dtype not in FLOAT_DTYPES:
+            raise TypeError(f"{label} must have dtype float32 or float64, got {value.dtype}")
+    return params
 
 
 def check_choice(value: object, name: str, choices: Sequence[str]) -> str:

@@ -10,7 +10,7 @@ one run.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -202,3 +202,33 @@ def seed_sweep(lags: Sequence[int], seeds: Sequence[int], **kwargs) -> SeedSweep
     seeds = [int(seed) for seed in seeds]
     runs = [[train_on_lag(lag, rng=np.random.default_rng([seed, lag]), **kwargs) for seed in seeds] for lag in lags]
     return SeedSweep(lags=lags, seeds=seeds, runs=runs)
+
+
+def cell_sweep(
+    cells: Mapping[str, int], lags: Sequence[int], seeds: Sequence[int], **settings
+) -> dict[str, list[list[LagResult]]]:
+    """:func:`seed_sweep` for several cells, each with its own hidden size.
+
+    Parameters
+    ----------
+    cells : mapping of str to int
+        Each cell's name in the registry (``rnnbook.layers.registry.CELLS``) and its hidden size.
+    lags : sequence of int
+        Sequence lengths.
+    seeds : sequence of int
+        One independent run (data, weights, order) per seed.
+    **settings
+        Passed on to :func:`train_on_lag` (not ``cell`` or ``hidden_size``).
+
+    Returns
+    -------
+    dict of str to list of list of LagResult
+        ``out[cell][s][j]`` is the run of seed ``seeds[s]`` at ``lags[j]``.
+    """
+    if not cells or not seeds:
+        raise ValueError(f"cells and seeds must not be empty, got {dict(cells)!r} and {list(seeds)!r}")
+    by_cell = {}
+    for cell, hidden in cells.items():
+        sweep = seed_sweep(lags, seeds, cell=cell, hidden_size=hidden, **settings)
+        by_cell[cell] = [list(runs_of_seed) for runs_of_seed in zip(*sweep.runs, strict=True)]
+    return by_cell

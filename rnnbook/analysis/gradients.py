@@ -33,6 +33,7 @@ from rnnbook._validation import (
 )
 from rnnbook.layers.activations import ACTIVATIONS
 from rnnbook.layers.base import Params, RecurrentLayer, check_params, init_params
+from rnnbook.layers.reference import lstm_forward
 from rnnbook.layers.rnn import Trace, backprop_through_time, unroll
 
 #: gamma: the largest value of f' for each activation, used in the bound.
@@ -357,3 +358,38 @@ def measured_lag_curves(
     base = init_params(1, hidden_size, rng=rng)
     x = rng.normal(size=(steps, batch, 1))
     return np.array([gradient_norm_by_lag(dict(base, weight_hh=s * rotation), x).mean(axis=1) for s in scales])
+
+
+def forget_gate_products(layer: RecurrentLayer, x: np.ndarray, lags) -> np.ndarray:
+    """The belt-only memory factor of an LSTM: the largest product of forget gates over ``k`` steps.
+
+    Along the cell alone, :math:`\\partial c_T / \\partial c_{T-k} = \\mathrm{diag}(\\prod_{t=T-k+1}^{T} f_t)`,
+    whose spectral norm is the largest entry of the product.  Compare
+    :func:`memory_jacobian_norms`, which measures the full
+    Jacobian, the road through the hidden state included.
+
+    Parameters
+    ----------
+    layer : rnnbook.layers.lstm.LSTM
+        A layer whose state has a cell (``"c"`` in its :meth:`state_parts`).
+    x : numpy.ndarray, shape (T, 1, I)
+        One input sequence, with the layer's dtype.
+    lags : sequence of int
+        Each ``k`` in ``1 .. T``.
+
+    Returns
+    -------
+    numpy.ndarray, shape (len(lags),)
+        The largest product over the units, for each lag, float64.
+    """
+    if not isinstance(layer, RecurrentLayer) or "c" not in layer.state_parts(layer.init_state(1)):
+        raise TypeError(f"layer must be a layer with a cell state (an LSTM), got {type(layer).__name__}")
+    x = check_array(x, "x", ndim=3, shape=(None, 1, layer.input_size), dtype=layer.params["weight_hh"].dtype)
+    steps = x.shape[0]
+    lags = [check_positive_int(k, "lag") for k in lags]
+    if any(k > steps for k in lags):
+        raise ValueError(f"every lag must be at most the sequence length {steps}, got {max(lags)}")
+    zeros = layer.state_parts(layer.init_state(1))
+    _, cache = lstm_forward(layer.params, x, zeros["h"], zeros["c"])  # the readable cell shows its gates
+    forget = np.stack([f[0] for _, f, _, _ in cache["gates"]]).astype(np.float64)  # (T, H): f_t of each step
+    return np.array([np.prod(forget[steps - k :], axis=0).max() for k in lags])

@@ -12,8 +12,8 @@
 ``train`` holds out the last 10% of the text for validation, prints a progress
 line (step, training and validation loss in nats per character, characters per
 second, time left) and now and then a sample, and checkpoints the run into
-``DIR`` every ``--checkpoint-every`` steps, at the end, and on Ctrl-C or
-SIGTERM (then it exits with status 130 or 143).  ``DIR`` is checked (created
+``DIR`` every ``--checkpoint-every`` steps, at the end, and on Ctrl-C, SIGTERM or
+SIGHUP (then it exits with status 130, 143 or 129).  ``DIR`` is checked (created
 if missing, writable) and locked before the first step, so a second trainer on
 it is refused; a closed standard output or a terminal that cannot show a
 character never stops the training.  ``train --resume --out DIR`` continues from the
@@ -33,7 +33,7 @@ from __future__ import annotations
 import sys
 
 from rnnbook.cli.commands import cmd_export, cmd_info, cmd_sample
-from rnnbook.cli.errors import PROG, CLIError
+from rnnbook.cli.errors import PROG, CLIError, printable
 from rnnbook.cli.parser import build_parser
 from rnnbook.cli.train import cmd_train
 from rnnbook.data.text import TextError
@@ -51,7 +51,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         return COMMANDS[args.command](args)
     except (CLIError, TextError, TrainingDiverged, CheckpointError) as err:
-        print(f"{PROG}: error: {err}", file=sys.stderr)
+        print(f"{PROG}: error: {printable(err)}", file=sys.stderr)
         return 1
     except KeyboardInterrupt:
         print(f"{PROG}: error: interrupted", file=sys.stderr)
@@ -65,9 +65,9 @@ def main(argv: list[str] | None = None) -> int:
     except OSError as err:
         # A full disk, a folder that cannot be written ...: one line that names the file.
         where = f"{err.filename}: " if err.filename else ""
-        print(f"{PROG}: error: {where}{err.strerror or err}", file=sys.stderr)
+        print(f"{PROG}: error: {printable(where + str(err.strerror or err))}", file=sys.stderr)
         return 1
     except (ValueError, TypeError) as err:
         # Anything else the user can cause: one line, no traceback.
-        print(f"{PROG}: error: {err}", file=sys.stderr)
+        print(f"{PROG}: error: {printable(err)}", file=sys.stderr)
         return 1

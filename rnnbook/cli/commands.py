@@ -6,7 +6,7 @@ import argparse
 import math
 from pathlib import Path
 
-from rnnbook.cli.errors import CLIError
+from rnnbook.cli.errors import CLIError, printable
 from rnnbook.cli.runtime import Console
 from rnnbook.models.charmodel import sample
 from rnnbook.training import checkpoint
@@ -34,14 +34,14 @@ def cmd_info(args: argparse.Namespace) -> int:
     record = checkpoint.read_record(meta)
     n_params = sum(int(p.size) for p in model.params.values())
     run = record.settings or {}
-    console.print(f"run folder:      {Path(args.run).resolve()}")
+    console.print(f"run folder:      {printable(Path(args.run).resolve())}")
     console.print(f"format version:  {record.format_version}")
     console.print(
         f"model:           {model.cell}, {model.n_layers} layer(s) of {model.hidden_size}, {n_params:,} parameters"
     )
     console.print(f"vocabulary:      {len(vocab)} characters {vocab.chars!r}")
     console.print(f"uniform guess:   ln {len(vocab)} = {math.log(len(vocab)):.3f} nats/char")
-    console.print(f"text:            {run.get('text_path') or 'built-in corpus'}")
+    console.print(f"text:            {printable(run.get('text_path') or 'built-in corpus')}")
     console.print(
         f"training:        step {record.step}, seq-len {run.get('seq_len')}, batch {run.get('batch')}, "
         f"lr {run.get('lr')}, seed {run.get('seed')}"
@@ -65,5 +65,6 @@ def cmd_export(args: argparse.Namespace) -> int:
         model, config = export_torch(args.run, target)
     except ImportError:
         raise CLIError("export --torch needs PyTorch, which is not installed (pip install torch)") from None
-    Console().print(f"wrote {target} ({model.cell}, {model.n_layers} x {model.hidden_size}) and {config}")
+    message = f"wrote {target} ({model.cell}, {model.n_layers} x {model.hidden_size}) and {config}"
+    Console(keep_going=True).print(message)  # the files are the result: a failed message does not undo them
     return 0

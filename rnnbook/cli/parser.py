@@ -77,8 +77,8 @@ def build_parser() -> argparse.ArgumentParser:
         help="train a model on a text file (or the built-in corpus)",
         description=(
             "Train a character-level model. The last 10% of the text is held out for validation. "
-            "A checkpoint is saved in DIR every --checkpoint-every steps, at the end and on Ctrl-C or SIGTERM "
-            "(exit status 130 or 143); DIR is locked while a run trains in it. "
+            "A checkpoint is saved in DIR every --checkpoint-every steps, at the end and on Ctrl-C, SIGTERM or "
+            "SIGHUP (exit status 130, 143 or 129); DIR is locked while a run trains in it. "
             "'rnnbook train --resume --out DIR' continues it, bit for bit as if never interrupted. "
             f"Without TEXTFILE the built-in corpus is used: the Python source of the standard-library "
             f"modules {corpus}, read from this Python's library folder."
@@ -87,7 +87,8 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument("text", nargs="?", metavar="TEXTFILE", help="a UTF-8 text file (default: built-in corpus)")
     train.add_argument("--out", required=True, metavar="DIR", help="the run folder for checkpoints")
     train.add_argument(
-        "--resume", action="store_true", help="continue the run checkpointed in --out (only --lr may change)"
+        "--resume", action="store_true",
+        help="continue the run checkpointed in --out (only --lr, --steps or --minutes and the intervals may change)",
     )
     train.add_argument("--model", choices=tuple(CELLS), help=f"recurrent layer (default {DEFAULTS['model']})")
     train.add_argument("--hidden", type=_positive_int, metavar="N", help=f"state size (default {DEFAULTS['hidden']})")

@@ -1,10 +1,12 @@
 """What keeps a training run alive whatever happens around it: printing, signals, the run folder's lock.
 
 * :class:`Console` prints.  A closed standard output (``rnnbook train ... |
-  head -1``) or a terminal that cannot show a character never stops the
-  training: after a broken pipe it prints nothing more, and what the terminal's
-  encoding cannot show is replaced by ``?``.
-* :class:`StopSignals` turns the first Ctrl-C (SIGINT) or SIGTERM into a flag
+  head -1``), a full disk, a hung-up terminal or one that cannot show a
+  character never stops the training: after a broken pipe it prints nothing
+  more, and what the terminal's encoding cannot show is replaced by ``?``;
+  ``sample`` and ``info``, whose output is their result, report a failed
+  write as an error instead.
+* :class:`StopSignals` turns the first Ctrl-C (SIGINT), SIGTERM or SIGHUP into a flag
   the training loop checks between steps, so that it saves before it stops.
 * :func:`open_run_folder` checks ``--out`` before the first step (created if
   missing, a writable folder) and locks it for the whole run with
@@ -28,26 +30,38 @@ from rnnbook.training import checkpoint
 
 LOCK_NAME = ".lock"
 #: The exit status after a stop by signal: 128 + the signal's number, as a shell reports it.
-EXIT_STATUS = {signal.SIGINT: 130, signal.SIGTERM: 143}
+#: SIGHUP is what a closed terminal or a dropped ssh session sends.
+EXIT_STATUS = {signal.SIGHUP: 129, signal.SIGINT: 130, signal.SIGTERM: 143}
 
 
 class Console:
-    """Standard output that never raises: the one way the command prints."""
+    """Standard output, the one way the command prints.
 
-    def __init__(self, stream=None) -> None:
+    A closed pipe ends the printing quietly.  Any other failure to write (a
+    full disk, a hung-up terminal, no standard output at all) is a
+    :class:`~rnnbook.cli.errors.CLIError` for a command whose output is its
+    result (sample, info), and is ignored with ``keep_going=True``, for the
+    trainer and the export, whose results are files.
+    """
+
+    def __init__(self, stream=None, *, keep_going: bool = False) -> None:
         self.stream = stream if stream is not None else sys.stdout
+        self.keep_going = keep_going
         self.closed = False
 
     def isatty(self) -> bool:
         """Whether the output is a terminal (then progress lines overwrite each other)."""
         try:
             return not self.closed and self.stream.isatty()
-        except (ValueError, OSError):
+        except (ValueError, OSError, AttributeError):  # AttributeError: no standard output at all
             return False
 
     def print(self, text: str = "", end: str = "\n") -> None:
-        """Print ``text``; after a broken pipe, nothing (and training goes on)."""
+        """Print ``text``; after a closed pipe, nothing (see the class for other failures)."""
         if self.closed:
+            return
+        if self.stream is None:  # started with standard output closed (">&-")
+            self._fail("it was closed")
             return
         try:
             try:
@@ -58,10 +72,20 @@ class Console:
             self.stream.flush()
         except (BrokenPipeError, ValueError):  # ValueError: the stream was closed
             self._close()
+        except OSError as err:  # a full disk, a hung-up terminal (EIO) ...
+            self._close()
+            self._fail(err.strerror or str(err))
+
+    def _fail(self, reason: str) -> None:
+        self.closed = True
+        if not self.keep_going:
+            raise CLIError(f"cannot write to standard output: {reason}")
 
     def _close(self) -> None:
         """Stop printing; point file descriptor 1 at /dev/null so that Python's exit flush cannot fail either."""
         self.closed = True
+        if self.stream is None:
+            return
         try:
             devnull = os.open(os.devnull, os.O_WRONLY)
             os.dup2(devnull, self.stream.fileno())
@@ -77,7 +101,7 @@ def warn(message: str) -> None:
 
 
 class StopSignals:
-    """Turns the first SIGINT (Ctrl-C) or SIGTERM into :attr:`received`, checked between training steps.
+    """Turns the first SIGINT (Ctrl-C), SIGTERM or SIGHUP into :attr:`received`, checked between training steps.
 
     A second signal of the same kind acts at once (the previous handler is back).
     """

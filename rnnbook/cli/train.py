@@ -9,7 +9,7 @@ resumption); a resumed run without a new budget continues towards the saved one.
 
 The run folder is checked and locked before anything else
 (:func:`rnnbook.cli.runtime.open_run_folder`); printing never stops the
-training (:class:`rnnbook.cli.runtime.Console`); SIGTERM saves like Ctrl-C.
+training (:class:`rnnbook.cli.runtime.Console`); SIGTERM and SIGHUP save like Ctrl-C.
 A run whose validation loss is still worse than guessing uniformly
 (:math:`\\ln V`) after :data:`WARMUP_STEPS` steps gets one warning on stderr
 and goes on: the checkpoint is still the user's to keep or drop.
@@ -27,7 +27,7 @@ from pathlib import Path
 
 import numpy as np
 
-from rnnbook.cli.errors import CLIError
+from rnnbook.cli.errors import CLIError, printable
 from rnnbook.cli.parser import DEFAULTS, VALIDATION_FRACTION
 from rnnbook.cli.runtime import EXIT_STATUS, Console, StopSignals, open_run_folder, warn
 from rnnbook.data.encoding import Vocabulary
@@ -64,7 +64,15 @@ def _load_text(path: str | None) -> tuple[str, str]:
     """The text and a description of where it came from."""
     if path is None:
         return builtin_corpus(), "built-in corpus"
-    return read_text(path), str(Path(path).resolve())
+    return read_text(path), printable(_absolute(path))
+
+
+def _absolute(path: str) -> str:
+    """``path`` made absolute, its symbolic links resolved where they can be (read_text reports a loop)."""
+    try:
+        return str(Path(path).resolve())
+    except (OSError, RuntimeError):  # Python < 3.13 raises RuntimeError for a symbolic link loop
+        return str(Path(path).absolute())
 
 
 def _sha256(text: str) -> str:
@@ -88,7 +96,7 @@ def resolve_settings(args: argparse.Namespace, out: Path) -> tuple[dict, checkpo
         if args.steps is None and args.minutes:
             settings["steps"] = None
         settings["minutes"] = args.minutes
-        settings["text_path"] = None if args.text is None else str(Path(args.text).resolve())
+        settings["text_path"] = None if args.text is None else _absolute(args.text)
         return settings, None
     record = checkpoint.read_record(checkpoint.load_metadata(out))
     if record.settings is None:
@@ -172,7 +180,7 @@ def budget(args: argparse.Namespace, settings: dict, elapsed_before: float) -> t
 
 
 def _stopped(console: Console, received: signal.Signals, step: int, out: Path) -> int:
-    """Report a stop by signal (the checkpoint is saved); the exit status, 130 for SIGINT, 143 for SIGTERM."""
+    """Report a stop by signal (the checkpoint is saved); the exit status, 128 + the signal's number."""
     verb = "interrupted" if received == signal.SIGINT else "terminated"
     console.print(
         f"\n{verb} at step {step} by {received.name}; checkpoint saved in {out}. "
@@ -229,6 +237,11 @@ def train_loop(args: argparse.Namespace, out: Path, run: Run, console: Console) 
         )
     start = time.monotonic()
     target_steps, seconds = budget(args, settings, run.elapsed_before)
+    if args.steps is not None and args.steps <= trainer.step_count:
+        raise CLIError(
+            f"--steps {args.steps} is not beyond the checkpoint's step {trainer.step_count}: there is nothing to "
+            "train; give a larger --steps"
+        )
     deadline = None if seconds is None else start + seconds
     console.print(
         f"training a {model.cell} ({model.n_layers} x {model.hidden_size}) on {run.source}: "
@@ -285,4 +298,4 @@ def cmd_train(args: argparse.Namespace) -> int:
     """``rnnbook train``: resolve the settings, build or resume the run, train."""
     with open_run_folder(args.out, create=not args.resume) as out:
         settings, record = resolve_settings(args, out)
-        return train_loop(args, out, build_or_resume(args, out, settings, record), Console())
+        return train_loop(args, out, build_or_resume(args, out, settings, record), Console(keep_going=True))

@@ -173,10 +173,17 @@ class Vocabulary:
         str for indices (N,); list of N lists of str for (T, N)
         """
         indices = np.asarray(indices)
-        if indices.ndim == 1 and (indices.size == 0 or np.issubdtype(indices.dtype, np.integer)):
-            return "".join(self.symbols[int(i)] for i in indices)
-        if indices.ndim != 2 or not np.issubdtype(indices.dtype, np.integer):
+        if indices.ndim == 1 and indices.size == 0:
+            return ""
+        if indices.ndim not in (1, 2) or not np.issubdtype(indices.dtype, np.integer):
             raise ValueError(f"indices must be a 1-d or 2-d integer array, got {indices.dtype} {indices.shape}")
+        if indices.size and (indices.min() < 0 or indices.max() >= len(self.symbols)):
+            # a negative index would silently count from the end
+            raise ValueError(
+                f"indices must be in [0, {len(self.symbols)}), got values from {indices.min()} to {indices.max()}"
+            )
+        if indices.ndim == 1:
+            return "".join(self.symbols[int(i)] for i in indices)
         out = []
         for column in indices.T:
             tokens = []

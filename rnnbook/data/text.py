@@ -84,6 +84,8 @@ def read_text(path: str | Path) -> str:
         byte offset).
     """
     path = Path(path)
+    if path.is_symlink() and not path.exists():
+        raise TextError(f"{path}: a symbolic link to nothing (dangling, or a loop of links)")
     if not path.exists():
         raise TextError(f"{path}: no such file")
     if not path.is_file():

@@ -23,13 +23,15 @@ import numpy as np
 from rnnbook._validation import (
     check_array,
     check_dtype,
+    check_instance,
     check_positive_int,
     check_rng,
     check_same_dtype,
 )
 
 __all__ = [
-    "RecurrentLayer", "attach", "check_array_state", "check_dstates", "check_input", "check_params", "init_params",
+    "RecurrentLayer", "attach", "check_array_state", "check_dstates", "check_input", "check_params", "check_trace",
+    "init_params",
     "join", "split", "weight_gradients",
 ]  # (and the type aliases Params and State, which the API page leaves out: autodoc cannot show them)
 
@@ -70,6 +72,7 @@ def init_params(
     """
     input_size = check_positive_int(input_size, "input_size")
     hidden_size = check_positive_int(hidden_size, "hidden_size")
+    gates = check_positive_int(gates, "gates")
     dtype = check_dtype(dtype)
     rng = check_rng(rng)
     bound = 1.0 / np.sqrt(hidden_size)
@@ -115,6 +118,11 @@ def check_array_state(state0: object, batch: int, hidden_size: int, dtype: np.dt
 def check_dstates(dstates: object, states: np.ndarray) -> np.ndarray:
     """Check the gradient with respect to every state: the states' shape (T, B, H) and dtype."""
     return check_array(dstates, "dstates", ndim=3, shape=states.shape, dtype=states.dtype)
+
+
+def check_trace(trace: object, kind: type) -> Any:
+    """Check that ``trace`` is a ``kind``, the record a forward pass of this cell returned."""
+    return check_instance(trace, kind, "trace", f"the {kind.__name__} that the forward pass (unroll) returned")
 
 
 def weight_gradients(
@@ -219,6 +227,8 @@ class RecurrentLayer:
     """
 
     gates = 1
+    #: The class of the record :meth:`unroll` returns, which :meth:`backward` checks it is given.
+    trace_type: type = object
 
     def __init__(
         self, input_size: int, hidden_size: int, *, rng: np.random.Generator | int, dtype: type | np.dtype = np.float64
@@ -256,6 +266,7 @@ class RecurrentLayer:
 
     def init_state(self, batch: int) -> State:
         """The zero state for ``batch`` sequences."""
+        batch = check_positive_int(batch, "batch")
         return self.state_from_output(np.zeros((batch, self.hidden_size), dtype=self.dtype))
 
     def step(self, x: np.ndarray, state: State) -> tuple[np.ndarray, State]:
@@ -308,7 +319,7 @@ class RecurrentLayer:
 
     def backward(self, trace: Any, dstates: np.ndarray) -> tuple[Params, np.ndarray, State]:
         """Check ``dstates`` (T, B, H), then :meth:`backprop`: ``(grads, dx, dstate0)``."""
-        return self.backprop(trace, check_dstates(dstates, trace.states))
+        return self.backprop(trace, check_dstates(dstates, check_trace(trace, self.trace_type).states))
 
     # -- the state, for cells whose state is one (B, H) array ------------------------
 

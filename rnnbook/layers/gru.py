@@ -32,6 +32,7 @@ from rnnbook.layers.base import (
     check_dstates,
     check_input,
     check_params,
+    check_trace,
     weight_gradients,
 )
 
@@ -173,7 +174,7 @@ def backprop_through_time(
     dstate0 : numpy.ndarray, shape (B, H)
         The gradient with respect to the initial state.
     """
-    return backprop(params, trace, check_dstates(dstates, trace.states))
+    return backprop(params, trace, check_dstates(dstates, check_trace(trace, GRUTrace).states))
 
 
 def backprop(params: Params, trace: GRUTrace, dstates: np.ndarray) -> tuple[Params, np.ndarray, np.ndarray]:
@@ -254,6 +255,7 @@ class GRU(RecurrentLayer):
     """
 
     gates = GATES
+    trace_type = GRUTrace
 
     def step(self, x: np.ndarray, state: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """One step on ``x`` (B, I) from ``state`` (B, H); returns ``(h_t, h_t)``."""

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from rnnbook._validation import check_features, check_positive_int, check_rng
+from rnnbook._validation import check_features, check_instance, check_positive_int, check_rng
 from rnnbook.layers.base import Params
 
 
@@ -68,6 +68,16 @@ def linear_backward(params: Params, x: np.ndarray, dy: np.ndarray) -> tuple[Para
     dx : numpy.ndarray, shape (..., I)
     """
     weight = params["weight"]
+    x = check_instance(x, np.ndarray, "x", "a numpy array")
+    dy = check_instance(dy, np.ndarray, "dy", "a numpy array")
+    # Shapes only: a NaN gradient is for the training loop to report as divergence.
+    if x.ndim == 0 or x.shape[-1] != weight.shape[1]:
+        raise ValueError(f"x must have shape (..., {weight.shape[1]}), got {x.shape}")
+    if dy.shape != (*x.shape[:-1], weight.shape[0]):
+        raise ValueError(
+            f"dy must have shape {(*x.shape[:-1], weight.shape[0])} (x's leading dimensions, then the "
+            f"{weight.shape[0]} outputs), got {dy.shape}"
+        )
     flat_x = x.reshape(-1, weight.shape[1])
     flat_dy = dy.reshape(-1, weight.shape[0])
     grads = {"weight": flat_dy.T @ flat_x, "bias": flat_dy.sum(axis=0)}

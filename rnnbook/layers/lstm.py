@@ -30,7 +30,15 @@ import numpy as np
 
 from rnnbook._validation import check_array
 from rnnbook.layers.activations import sigmoid_
-from rnnbook.layers.base import Params, RecurrentLayer, check_dstates, check_input, check_params, weight_gradients
+from rnnbook.layers.base import (
+    Params,
+    RecurrentLayer,
+    check_dstates,
+    check_input,
+    check_params,
+    check_trace,
+    weight_gradients,
+)
 
 __all__ = ["LSTM", "LSTMTrace", "backprop", "backprop_through_time", "run", "unroll"]
 
@@ -198,7 +206,7 @@ def backprop_through_time(
     dstate0 : tuple of two numpy.ndarray, each (B, H)
         ``(dh0, dc0)``, the gradients with respect to the initial state and cell.
     """
-    states = trace.states
+    states = check_trace(trace, LSTMTrace).states
     dstates = check_dstates(dstates, states)
     if dcell is not None:
         dcell = check_array(dcell, "dcell", ndim=2, shape=states.shape[1:], dtype=states.dtype)
@@ -286,6 +294,7 @@ class LSTM(RecurrentLayer):
     """
 
     gates = GATES
+    trace_type = LSTMTrace
 
     def step(
         self, x: np.ndarray, state: tuple[np.ndarray, np.ndarray]

@@ -48,4 +48,7 @@ def make_cell(
 
 def cell_name(layer: RecurrentLayer) -> str:
     """The registry name of a layer (``"rnn"``, ``"lstm"`` or ``"gru"``)."""
+    if type(layer) not in CELL_NAMES:
+        kinds = ", ".join(cls.__name__ for cls in CELL_NAMES)
+        raise TypeError(f"layer must be one of the registered cells ({kinds}), got {type(layer).__name__}")
     return CELL_NAMES[type(layer)]

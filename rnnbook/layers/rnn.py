@@ -32,6 +32,7 @@ from rnnbook.layers.base import (
     check_dstates,
     check_input,
     check_params,
+    check_trace,
     init_params,
     weight_gradients,
 )
@@ -186,7 +187,7 @@ def backprop_through_time(
     dstate0 : numpy.ndarray, shape (B, H)
         The gradient with respect to the initial state.
     """
-    return backprop(params, trace, check_dstates(dstates, trace.states))
+    return backprop(params, trace, check_dstates(dstates, check_trace(trace, Trace).states))
 
 
 def backprop(params: Params, trace: Trace, dstates: np.ndarray) -> tuple[Params, np.ndarray, np.ndarray]:
@@ -240,6 +241,7 @@ class RNN(RecurrentLayer):
     """
 
     gates = 1
+    trace_type = Trace
 
     def __init__(
         self,

@@ -31,7 +31,7 @@ from rnnbook.layers.base import Params, State, attach, join, split
 from rnnbook.layers.linear import init_linear, linear, linear_backward
 from rnnbook.layers.registry import CELLS
 from rnnbook.layers.stacked import Stacked, StackedTrace
-from rnnbook.training.losses import cross_entropy, softmax
+from rnnbook.training.losses import cross_entropy, exp_normalize
 
 
 class CharModel:
@@ -236,7 +236,7 @@ def tempered(scores: np.ndarray, temperature: float) -> np.ndarray:
     shifted = scores - scores.max(axis=-1, keepdims=True)
     with np.errstate(over="ignore", under="ignore"):
         shifted /= temperature  # 0 for the largest score, at worst -inf for the others
-        return softmax(shifted)
+        return exp_normalize(shifted)  # the softmax of scores that may hold -inf
 
 
 def sample(
@@ -277,6 +277,8 @@ def sample(
         The ``length`` new characters (without ``prime``).
     """
     length = check_positive_int(length, "length")
+    if len(vocab) != model.vocab_size:
+        raise ValueError(f"vocab must be the model's vocabulary of {model.vocab_size} characters, got {len(vocab)}")
     temperature = check_positive_float(temperature, "temperature")
     rng = check_rng(rng)
     if not prime:

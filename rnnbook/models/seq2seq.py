@@ -56,6 +56,7 @@ def masked_cross_entropy(logits: np.ndarray, targets: np.ndarray, pad: int = 0) 
     dlogits : numpy.ndarray, shape (T, B, C)
         Its gradient; zero at padded positions.
     """
+    check_labels(targets, "targets", shape=logits.shape[:-1], n_classes=logits.shape[-1])
     keep = targets != pad
     if not keep.any():
         raise ValueError("targets hold nothing but padding: there is nothing to score")
@@ -85,6 +86,9 @@ def sequence_accuracy(predicted: np.ndarray, targets: np.ndarray, eos: int = 2) 
         raise ValueError(
             f"predicted and targets must both be (T, N) with the same N, got {predicted.shape} and {targets.shape}"
         )
+    if predicted.shape[1] == 0:
+        raise ValueError(f"there is no sequence to score: predicted and targets have shapes {predicted.shape}, "
+                         f"{targets.shape}")
 
     def upto_end(column: np.ndarray) -> tuple[int, ...]:
         ends = np.flatnonzero(column == eos)
@@ -100,6 +104,8 @@ def token_accuracy(predicted: np.ndarray, targets: np.ndarray, pad: int = 0) -> 
     if predicted.shape != targets.shape:
         raise ValueError(f"predicted and targets must have the same shape, got {predicted.shape}, {targets.shape}")
     keep = targets != pad
+    if not keep.any():
+        raise ValueError("targets hold nothing but padding: there is nothing to score")
     return float(np.mean(predicted[keep] == targets[keep]))
 
 
@@ -118,7 +124,10 @@ class _Decoder:
     pad: int
 
     def _check_targets(self, targets: np.ndarray, batch: int) -> np.ndarray:
-        return check_labels(targets, "targets", shape=(None, batch), n_classes=self.vocab_size)
+        targets = check_labels(targets, "targets", shape=(None, batch), n_classes=self.vocab_size)
+        if len(targets) == 0:
+            raise ValueError(f"targets must have at least one step, got shape {targets.shape}")
+        return targets
 
     def _teacher_inputs(self, targets: np.ndarray, context: np.ndarray | None) -> np.ndarray:
         """The decoder's inputs, (T, B, V) or (T, B, V + H): ``<s>`` then the targets shifted one step

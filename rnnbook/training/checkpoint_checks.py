@@ -127,6 +127,8 @@ def _number(low: float, *, inclusive: bool = False, none: bool = False):
             return
         if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
             raise ValueError(f"{where} must be a finite number, got {value!r}")
+        if isinstance(value, int) and abs(value) > 2**53:  # numpy cannot take such an int into float arithmetic
+            raise ValueError(f"{where} must be a number of at most 2**53, got an integer of {len(str(value))} digits")
         if value < low or (value == low and not inclusive):
             raise ValueError(f"{where} must be {'>=' if inclusive else '>'} {low}, got {value}")
 

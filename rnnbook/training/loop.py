@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from rnnbook._validation import check_positive_float, check_positive_int, check_rng
+from rnnbook._validation import check_instance, check_positive_float, check_positive_int, check_rng
 from rnnbook.training.optim import Optimizer, clip_gradients, global_norm
 
 
@@ -107,6 +107,9 @@ def fit(
     if max_norm is not None:
         max_norm = check_positive_float(max_norm, "max_norm")
     rng = check_rng(rng)
+    check_instance(x, np.ndarray, "x", "a numpy array")
+    check_instance(y, np.ndarray, "y", "a numpy array")
+    check_instance(optimizer, Optimizer, "optimizer", "an Optimizer (SGD, Adagrad or Adam)")
     axis = batch_axis(x)
     n = x.shape[axis]
     y_axis = 0 if y.ndim == 1 else 1

@@ -22,7 +22,25 @@ def softmax(logits: np.ndarray, axis: int = -1) -> np.ndarray:
     Returns
     -------
     numpy.ndarray, same shape as ``logits``; sums to one along ``axis``.
+
+    Raises
+    ------
+    TypeError
+        If ``logits`` is not a float32/float64 numpy array.
+    ValueError
+        If ``logits`` is empty or not finite, or ``axis`` is not one of its axes.
     """
+    logits = check_array(logits, "logits", ndim=None)
+    if isinstance(axis, bool) or not isinstance(axis, int | np.integer) or not -logits.ndim <= axis < logits.ndim:
+        raise ValueError(
+            f"axis must be an integer in [{-logits.ndim}, {logits.ndim}) for logits of shape {logits.shape}, "
+            f"got {axis!r}"
+        )
+    return exp_normalize(logits, axis)
+
+
+def exp_normalize(logits: np.ndarray, axis: int = -1) -> np.ndarray:
+    """:func:`softmax` without its input checks, for callers whose scores may hold -inf or have been checked."""
     shifted = logits - logits.max(axis=axis, keepdims=True)
     np.exp(shifted, out=shifted)
     shifted /= shifted.sum(axis=axis, keepdims=True)
@@ -55,7 +73,7 @@ def softmax_cross_entropy(logits: np.ndarray, targets: np.ndarray) -> tuple[floa
 
 def cross_entropy(logits: np.ndarray, targets: np.ndarray) -> tuple[float, np.ndarray]:
     """:func:`softmax_cross_entropy` without its input checks, for models that checked their targets."""
-    probs = softmax(logits).reshape(-1, logits.shape[-1])
+    probs = exp_normalize(logits).reshape(-1, logits.shape[-1])
     flat_targets = targets.reshape(-1)
     rows = np.arange(flat_targets.size)
     picked = probs[rows, flat_targets]

@@ -11,12 +11,13 @@ from __future__ import annotations
 
 import numpy as np
 
-from rnnbook._validation import check_positive_float
+from rnnbook._validation import check_params_dict, check_positive_float
 from rnnbook.layers.base import Params
 
 
 def global_norm(grads: Params) -> float:
     """The Euclidean norm of all gradients taken together, as one long vector."""
+    check_params_dict(grads, "grads")
     return float(np.sqrt(sum(float(np.vdot(g, g)) for g in grads.values())))
 
 
@@ -69,6 +70,8 @@ class Optimizer:
 
     def step(self, params: Params, grads: Params) -> None:
         """Update every array of ``params`` in place from ``grads`` (same keys, shapes)."""
+        check_params_dict(params, "params")
+        check_params_dict(grads, "grads")
         if set(params) != set(grads):
             raise ValueError(
                 f"grads must have the same names as params; missing {sorted(set(params) - set(grads))}, "
@@ -145,8 +148,15 @@ class Adam(Optimizer):
 
     def __init__(self, lr: float = 1e-3, betas: tuple[float, float] = (0.9, 0.999), eps: float = 1e-8) -> None:
         super().__init__(lr)
-        if not all(0 <= b < 1 for b in betas) or len(betas) != 2:
-            raise ValueError(f"betas must be two numbers in [0, 1), got {betas}")
+        try:
+            valid = len(betas) == 2 and all(
+                isinstance(b, int | float | np.integer | np.floating) and not isinstance(b, bool) and 0 <= b < 1
+                for b in betas
+            )
+        except TypeError:  # no len(): not a pair at all
+            valid = False
+        if not valid:
+            raise ValueError(f"betas must be two numbers in [0, 1), got {betas!r}")
         self.betas = (float(betas[0]), float(betas[1]))
         self.eps = check_positive_float(eps, "eps")
 
