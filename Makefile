@@ -10,10 +10,11 @@ SPHINXOPTS ?= -W --keep-going -n
 PORT ?= 8000
 AXE_CORE_VERSION := 4.14.1
 
-.PHONY: html test serve bench clean lint help
+.PHONY: html pdf test serve bench clean lint help
 
 help:
 	@echo "make html   build the book into _build/html"
+	@echo "make pdf    print every chapter and the whole book to PDF (_build/pdf)"
 	@echo "make test   run every test"
 	@echo "make serve  serve _build/html on http://localhost:$(PORT)"
 	@echo "make bench  run the speed benchmark"
@@ -40,6 +41,13 @@ $(VENV)/.test-ready: pyproject.toml constraints.txt Makefile $(VENV)/.book-ready
 html: $(VENV)/.book-ready
 	$(BIN)/sphinx-build -b html . _build/html $(SPHINXOPTS)
 
+# Every chapter and the whole book as PDF, printed from the built book by headless
+# Chromium (/usr/bin/chromium, driven by Playwright of the test extra; pypdf merges the
+# book).  Not part of make html, which needs neither.  PDFs: _build/pdf/, copied to
+# _build/html/_downloads/pdf/ where each chapter's "Cite this chapter" box links them.
+pdf: html $(VENV)/.test-ready
+	$(BIN)/python book/_ext/print_pdf.py --html _build/html --out _build/pdf
+
 # Two workers; the book itself is built once, in the background, from the start
 # of the run (see tests/conftest.py), reusing the chapters' execution cache of
 # make html.  One BLAS thread per process: two workers and the build already
@@ -56,7 +64,7 @@ bench: $(VENV)/.book-ready
 	$(BIN)/python benchmarks/bench.py
 
 lint: $(VENV)/.test-ready
-	$(BIN)/ruff check rnnbook tests gallery conf.py benchmarks
+	$(BIN)/ruff check rnnbook tests gallery conf.py benchmarks book/_ext
 
 clean:
 	rm -rf _build examples jupyter_execute sg_execution_times.rst

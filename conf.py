@@ -84,10 +84,12 @@ import glob  # noqa: E402
 import hashlib  # noqa: E402
 
 _HERE = os.path.dirname(os.path.abspath(__file__))
+# The teaching kit (worksheets) feeds no chapter, so editing it re-runs nothing.
 PACKAGE_HASH = hashlib.sha256(
     b"".join(
         open(path, "rb").read()
         for path in sorted(glob.glob(os.path.join(_HERE, "rnnbook", "**", "*.py"), recursive=True))
+        if os.sep + "teaching" + os.sep not in path
     )
 ).hexdigest()[:16]
 # One cache for every build of this checkout (make html and make test's build
@@ -167,7 +169,7 @@ html_theme = "sphinx_book_theme"
 html_title = "rnnbook"
 html_baseurl = os.environ.get("RNNBOOK_BASEURL", "https://rnnbook.github.io/rnnbook/")
 html_static_path = ["book/_static"]
-html_css_files = ["rnnbook.css"]
+html_css_files = ["rnnbook.css", "print.css"]  # print.css: printing and make pdf
 html_js_files = ["gradient-explorer.js"]  # attaches only where <div id="gradient-explorer"> exists
 # The 404 page links with absolute paths under the site's path (/rnnbook/ on GitHub Pages).
 notfound_urls_prefix = urlparse(html_baseurl).path or "/"

@@ -30,7 +30,11 @@ Times are medians over several repeats, after a warm-up, in the manner of
 1,000 characters (:func:`rnnbook.models.charmodel.sample`, 2 layers of 128
 LSTM units): with the layers' per-step API, as the package samples, and
 through the sequence API with one character per call, as it sampled before
-the per-step API existed.
+the per-step API existed; it reports characters per second.
+
+``--training`` times one training update of the character model at the size
+of ``min-char-rnn.py`` against a loop in its style (``benchmarks/throughput.py``), in
+characters per second.
 """
 
 from __future__ import annotations
@@ -47,6 +51,7 @@ from types import ModuleType
 from typing import Any
 
 import numpy as np
+import throughput  # beside this file, like the modules above
 from bench_cells import (
     CELLS,
     TOLERANCE,
@@ -301,6 +306,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         "--sampling", action="store_true",
         help=f"time writing {SAMPLING['length']} characters with the per-step and the sequence API instead",
     )
+    parser.add_argument(
+        "--training", action="store_true",
+        help="time training updates of the char model (min-char-rnn size) against a min-char-rnn-style loop instead",
+    )
     parser.add_argument("--out", default="bench.json", help="where to write the JSON results (default bench.json)")
     parser.add_argument("--cells", default=None, help="comma-separated cells, e.g. rnn,lstm (default: all)")
     parser.add_argument("--repeats", type=int, default=None, help="timed repeats per measurement")
@@ -331,6 +340,15 @@ def main(argv: Sequence[str] | None = None) -> int:
         except ImportError:
             parser.error("--threads needs threadpoolctl (pip install threadpoolctl); or set OMP_NUM_THREADS")
         limits = threadpool_limits(limits=args.threads, user_api="blas")
+    if args.training:
+        timer = time.process_time if args.cpu_time else time.perf_counter
+        row = throughput.training_speed(repeats=repeats, calls=2 if args.quick else 20, timer=timer)
+        print(throughput.format_training(row))
+        with open(args.out, "w", encoding="utf-8") as fh:
+            json.dump({"meta": {"quick": args.quick, "timer": "cpu" if args.cpu_time else "wall"}, "training": row}, fh,
+                      indent=2)
+        print(f"wrote {args.out}")
+        return 0
     if args.sampling:
         length = 50 if args.quick else SAMPLING["length"]
         timer = time.process_time if args.cpu_time else time.perf_counter

@@ -75,6 +75,7 @@ def bench_sampling(
         "length": length, "cell": SAMPLING["cell"], "layers": layers, "hidden": hidden, "vocab_size": len(vocab),
         "repeats": repeats, "step_s": seconds["step"], "sequence_s": seconds["sequence"],
         "speedup": seconds["sequence"] / seconds["step"], "same_text": texts["step"] == texts["sequence"],
+        "step_chars_s": length / seconds["step"],
     }
 
 
@@ -82,7 +83,8 @@ def format_sampling(row: dict[str, Any]) -> str:
     """The sampling measurement in one line."""
     return (
         f"sampling {row['length']} characters, {row['cell']} {row['layers']} x {row['hidden']}, "
-        f"vocabulary {row['vocab_size']}: per-step API {row['step_s'] * 1e3:.1f} ms, sequence API "
+        f"vocabulary {row['vocab_size']}: per-step API {row['step_s'] * 1e3:.1f} ms "
+        f"({row['step_chars_s']:,.0f} chars/s), sequence API "
         f"{row['sequence_s'] * 1e3:.1f} ms, {row['speedup']:.1f}x faster"
         + ("" if row["same_text"] else " (warning: the two wrote different text)")
     )

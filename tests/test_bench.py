@@ -16,6 +16,7 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "benchmarks"))  # the benchmark is not in the package
 import bench  # noqa: E402
+import throughput  # noqa: E402
 
 ROW_FIELDS = {
     "cell", "T", "B", "I", "H", "rnnbook_s", "torch_s", "loop_s", "gemm_s", "gemm_flops", "rnnbook_gflops",
@@ -215,4 +216,36 @@ def test_sampling_part_times_both_ways_on_the_same_text(tmp_path, capsys):
     assert row["length"] == 50 and row["cell"] == "lstm" and row["layers"] == 2 and row["hidden"] == 128
     assert row["step_s"] > 0 and row["sequence_s"] > 0
     assert row["speedup"] == pytest.approx(row["sequence_s"] / row["step_s"])
+    assert row["step_chars_s"] == pytest.approx(row["length"] / row["step_s"])
     assert "per-step API" in capsys.readouterr().out
+
+
+def test_training_part_reports_characters_per_second(tmp_path, capsys):
+    out = tmp_path / "training.json"
+    assert bench.main(["--training", "--quick", "--repeats", "1", "--out", str(out)]) == 0
+    row = json.loads(out.read_text())["training"]
+    assert (row["hidden"], row["seq_len"], row["dtype"]) == (100, 25, "float64")  # min-char-rnn's size
+    assert row["check_error"] <= 1e-8
+    for key in ("loop_chars_s", "rnnbook_chars_s", "rnnbook_batched_chars_s"):
+        assert row[key] > 0, key
+    assert row["speedup"] == pytest.approx(row["rnnbook_chars_s"] / row["loop_chars_s"])
+    assert "min-char-rnn loop" in capsys.readouterr().out
+
+
+def test_minchar_loop_gives_the_char_models_gradients(monkeypatch):
+    text = "hello world, hello rnn"
+    vocab = throughput.Vocabulary.from_text(text)
+    ids = vocab.encode(text)
+    model = throughput.CharModel(len(vocab), 7, cell="rnn", rng=3)
+    assert throughput.check_minchar_agrees(model, ids[:9]) <= 1e-8
+    # a loop whose recurrent gradient is 1% off is caught, not timed
+    right = throughput.minchar_loss
+
+    def wrong(*args):
+        loss, grads, h = right(*args)
+        grads["dWhh"] *= 1.01
+        return loss, grads, h
+
+    monkeypatch.setattr(throughput, "minchar_loss", wrong)
+    with pytest.raises(AssertionError, match="disagree"):
+        throughput.check_minchar_agrees(model, ids[:9])

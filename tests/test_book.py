@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import os
 import re
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -50,3 +53,20 @@ def test_index_bibliography_and_api(built_book):
         assert name in api, f"{name} missing from the API reference"
     assert (built_book / "examples" / "index.html").exists()
     assert (built_book / "index.html").exists(), "no landing page at the root of the site"
+
+
+def test_the_build_pins_one_blas_thread_whatever_the_reader_sets():
+    """Two builds print the same numbers on any machine only if the thread count is fixed.
+
+    A float sum is ordered differently for another BLAS thread count, and a long
+    training run can turn the last bits into another outcome; conf.py pins one
+    thread for the chapters' kernels and the in-process gallery scripts.
+    """
+    probe = (
+        "import os, runpy; runpy.run_path('conf.py');"
+        "print(os.environ['OMP_NUM_THREADS'], os.environ['OPENBLAS_NUM_THREADS'])"
+    )
+    env = {**os.environ, "OMP_NUM_THREADS": "2", "OPENBLAS_NUM_THREADS": "2"}
+    result = subprocess.run([sys.executable, "-c", probe], cwd=ROOT, env=env, capture_output=True, text=True)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.split() == ["1", "1"]

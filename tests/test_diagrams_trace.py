@@ -158,10 +158,10 @@ def test_counts_refuse_bad_input(call, error, match):
 
 def test_first_step_by_hand():
     trace = trace_states(small_params(), np.array([[1.0], [0.0]]))
-    # S_0 = 0, so a_1 = W_l x_1 + b = (0.5, -0.3) + (0.1, 0.1)
+    # h_0 = 0, so a_1 = W_l x_1 + b = (0.5, -0.3) + (0.1, 0.1)
     assert np.allclose(trace.preactivation[0], [0.6, -0.2])
     assert np.allclose(trace.states[0], np.tanh([0.6, -0.2]))
-    # step 2: no input, a_2 = W S_1 + b
+    # step 2: no input, a_2 = W h_1 + b
     s1 = np.tanh([0.6, -0.2])
     assert np.allclose(trace.memory_part[1], [0.6 * s1[0] - 0.4 * s1[1], 0.2 * s1[0] + 0.5 * s1[1]])
     assert np.allclose(trace.states[1], np.tanh(trace.memory_part[1] + [0.1, 0.1]))
@@ -183,7 +183,7 @@ def test_format_trace_has_a_row_per_step_and_the_numbers():
     trace = trace_states(small_params(), np.array([[1.0], [0.0], [0.0], [1.0]]))
     table = format_trace(trace, digits=3)
     lines = table.splitlines()
-    assert len(lines) == 2 + 1 + 4  # header, rule, S_0, four steps
+    assert len(lines) == 2 + 1 + 4  # header, rule, h_0, four steps
     assert all(line.startswith("|") and line.endswith("|") for line in lines)
     assert {line.count("|") for line in lines} == {8}  # seven columns on every line
     assert f"{np.tanh(0.6):.3f}" in lines[3]

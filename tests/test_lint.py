@@ -17,7 +17,7 @@ def test_ruff_clean():
     if not Path(ruff).exists():
         pytest.skip("ruff is not installed (it comes with the test extra: pip install -e '.[test]')")
     result = subprocess.run(
-        [ruff, "check", "rnnbook", "tests", "gallery", "conf.py", "benchmarks"],
+        [ruff, "check", "rnnbook", "tests", "gallery", "conf.py", "benchmarks", "book/_ext"],
         cwd=ROOT, capture_output=True, text=True,
     )
     assert result.returncode == 0, result.stdout + result.stderr

@@ -224,7 +224,7 @@ def test_solved_fraction_counts_answers_within_tolerance():
 
 
 def numerical_state_jacobian(params, x, state_k, k, activation, eps=1e-6):
-    """dS_T/dS_k by central differences: perturb S_k, rerun steps k+1..T (one sequence, B=1)."""
+    """dh_T/dh_k by central differences: perturb h_k, rerun steps k+1..T (one sequence, B=1)."""
     hidden = state_k.shape[1]
     jac = np.empty((hidden, hidden))
     for j in range(hidden):
@@ -248,7 +248,7 @@ def test_gradient_norm_by_lag_matches_finite_differences(activation, ord, rng):
     norms = gradient_norm_by_lag(params, x, state0, activation, ord=ord)
     assert norms.shape == (steps + 1, 1)
     states, _ = unroll(params, x, state0, activation)
-    all_states = np.concatenate([state0[None], states])  # S_0 .. S_T
+    all_states = np.concatenate([state0[None], states])  # h_0 .. h_T
     for lag in range(1, steps + 1):
         k = steps - lag
         numeric = numerical_state_jacobian(params, x, all_states[k], k, activation)
@@ -267,7 +267,7 @@ def test_state_jacobians_are_diag_fprime_times_w(rng):
 
 def test_linear_case_is_the_power_of_w(rng):
     # With zero input, zero biases and zero state, tanh stays at 0 where tanh' = 1:
-    # dS_T/dS_k = W^(T-k) exactly, and for s * (a rotation) its norm is s^(T-k).
+    # dh_T/dh_k = W^(T-k) exactly, and for s * (a rotation) its norm is s^(T-k).
     hidden, steps, s = 5, 12, 1.1
     params = {
         "weight_ih": np.zeros((hidden, 1)),
@@ -342,7 +342,7 @@ def test_truncated_bptt_cuts_the_gradient_at_the_window(rng):
     grads, dx = truncated_backprop_through_time(params, trace, dstates, 3)
     # chunks: [0,3) [3,6) [6,8): the last chunk is steps 6 and 7
     assert np.all(dx[:6] == 0) and np.abs(dx[6:]).min() > 0
-    # and equals exact BPTT run on the last chunk alone, starting from S_6 as a constant
+    # and equals exact BPTT run on the last chunk alone, starting from h_6 as a constant
     chunk = Trace(x=x[6:], state0=states[5], states=states[6:], activation="tanh")
     exact, dx_chunk, _ = backprop_through_time(params, chunk, dstates[6:])
     np.testing.assert_allclose(dx[6:], dx_chunk, rtol=1e-12)

@@ -5,8 +5,17 @@ chapter", holding
 
 - a plain-text reference and a BibTeX entry (chapter title and number, book
   title, version, year, URL), and
-- links to download the chapter's MyST source and its executed notebook
-  (``.ipynb``, opens in Jupyter).
+- links to download the chapter's MyST source, its executed notebook
+  (``.ipynb``, opens in Jupyter) and its printable PDF.
+
+and a copy of the plain-text reference right under the chapter's title, shown
+only in print (class ``rnnbook-print-cite``, see ``book/_static/print.css``), so
+the first page of a printed chapter says how to cite it.
+
+The PDFs are made by ``make pdf`` (``book/_ext/print_pdf.py``), not by the HTML
+build: they land in ``_build/html/_downloads/pdf/<slug>.pdf`` (and the whole book
+in ``book.pdf`` beside them).  In a plain ``make html`` build the PDF link
+(class ``rnnbook-download-pdf``) points to a file that is not there yet.
 
 One source of truth: the book's title, authors, version and base URL come from
 ``conf.py`` (``project``, ``author``, ``release``, ``html_baseurl``), the year
@@ -46,6 +55,7 @@ logger = logging.getLogger(__name__)
 CHAPTER_PREFIX = "book/chapters/"
 SECTION_TITLE = "Cite this chapter"
 SECTION_ID = "cite-this-chapter"
+PDF_FOLDER = "_downloads/pdf"  # where make pdf copies the chapters' PDFs, relative to the HTML root
 
 
 @dataclass(frozen=True)
@@ -199,8 +209,15 @@ def fill_section(app: Sphinx, doctree: nodes.document, docname: str) -> None:
             downloads += nodes.Text(" \u00b7 ")
         downloads += nodes.reference("", "executed notebook (.ipynb)", refuri=f"{slug}.ipynb",
                                      classes=["rnnbook-download-ipynb"])
+        downloads += nodes.Text(" \u00b7 ")
+        pdf_link = os.path.relpath(f"{PDF_FOLDER}/{slug}.pdf", os.path.dirname(docname))
+        downloads += nodes.reference("", "printable PDF (made by make pdf)", refuri=pdf_link,
+                                     classes=["rnnbook-download-pdf"])
         box = nodes.container("", intro, plain, bibtex_intro, bibtex, downloads, classes=["rnnbook-cite-box"])
         placeholder.replace_self(box)
+        top = next(iter(doctree.findall(nodes.section)), None)
+        if top is not None and isinstance(top[0], nodes.title):
+            top.insert(1, nodes.paragraph("", "Cite as: " + format_plain(citation), classes=["rnnbook-print-cite"]))
 
 
 def resolve_chapter_refs(app: Sphinx, doctree: nodes.document, docname: str) -> None:

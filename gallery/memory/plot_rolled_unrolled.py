@@ -22,8 +22,6 @@ from rnnbook.layers.base import init_params
 from rnnbook.layers.rnn import step, unroll
 
 fig = draw_rolled_and_unrolled(steps=5)
-for label in fig.findobj(lambda artist: hasattr(artist, "get_text") and artist.get_text().startswith("$S_")):
-    label.set_text(label.get_text().replace("$S_", "$h_"))  # the book writes the state as h_t
 
 # %%
 # The chain is one step repeated

@@ -2,7 +2,7 @@
 
 A recurrent network is usually drawn in one of two ways.  *Rolled up*: one box,
 the network (called A, as in Olah's and the source post's pictures), with the
-input :math:`x_t` coming in from below, the state :math:`S_t` going out on top,
+input :math:`x_t` coming in from below, the state :math:`h_t` going out on top,
 and a loop arrow that feeds the state back into the box for the next step.
 *Unrolled*: the same box copied once per step, each copy handing its state to
 the next.  The two drawings show the same computation; the second one just
@@ -97,11 +97,11 @@ def _draw_rolled_at(ax: Axes, x0: float, label: str) -> None:
     ax.text(x0, -1.25, "$x_t$", ha="center", va="center", fontsize=12)
     _arrow(ax, (x0, -1.05), (x0, -_BOX_H / 2 - 0.05))
     _arrow(ax, (x0, _BOX_H / 2 + 0.05), (x0, 1.05))
-    ax.text(x0, 1.25, "$S_t$", ha="center", va="center", fontsize=12)
-    # the loop: out of the right side, round, and back in; it carries S_{t-1} into the next step
+    ax.text(x0, 1.25, "$h_t$", ha="center", va="center", fontsize=12)
+    # the loop: out of the right side, round, and back in; it carries h_{t-1} into the next step
     right = x0 + _BOX_W / 2 + 0.05
     _arrow(ax, (right, 0.3), (right, -0.3), color="#d95f02", connectionstyle="arc3,rad=-2.0")
-    ax.text(right + 0.72, 0, "$S_{t-1}$", ha="left", va="center", fontsize=11, color="#d95f02")
+    ax.text(right + 0.72, 0, "$h_{t-1}$", ha="left", va="center", fontsize=11, color="#d95f02")
 
 
 def _draw_unrolled_at(ax: Axes, x0: float, steps: int, label: str, shared: bool) -> float:
@@ -109,8 +109,8 @@ def _draw_unrolled_at(ax: Axes, x0: float, steps: int, label: str, shared: bool)
     import matplotlib as mpl
 
     colors = mpl.colormaps["Pastel1"] if not shared else None
-    # S_0 comes in from the left
-    ax.text(x0 - 1.25, 0, "$S_0$", ha="center", va="center", fontsize=11, color="#d95f02")
+    # h_0 comes in from the left
+    ax.text(x0 - 1.25, 0, "$h_0$", ha="center", va="center", fontsize=11, color="#d95f02")
     _arrow(ax, (x0 - 1.0, 0), (x0 - _BOX_W / 2 - 0.05, 0), color="#d95f02")
     for t in range(1, steps + 1):
         x = x0 + (t - 1) * _SPACING
@@ -124,7 +124,7 @@ def _draw_unrolled_at(ax: Axes, x0: float, steps: int, label: str, shared: bool)
         # the state handed to the next copy (after the last copy: the final state)
         start, end = x + _BOX_W / 2 + 0.05, x + _SPACING - _BOX_W / 2 - 0.05
         _arrow(ax, (start, 0), (end, 0), color="#d95f02")
-        ax.text((start + end) / 2, 0.2, f"$S_{{{t}}}$", ha="center", va="bottom", fontsize=11, color="#d95f02")
+        ax.text((start + end) / 2, 0.2, f"$h_{{{t}}}$", ha="center", va="bottom", fontsize=11, color="#d95f02")
     return x0 + (steps - 1) * _SPACING
 
 

@@ -1,10 +1,10 @@
 """How gradients flow back through time: Jacobians, their norms, a bound, truncation.
 
 Backpropagation through time multiplies one Jacobian per step.  The state
-equation :math:`S_t = f(a_t)`, :math:`a_t = W_l x_t + b_l + W S_{t-1} + b`
+equation :math:`h_t = f(a_t)`, :math:`a_t = W_l x_t + b_l + W h_{t-1} + b`
 gives
 
-.. math:: \\frac{\\partial S_t}{\\partial S_{t-1}} = \\operatorname{diag}(f'(a_t))\\, W ,
+.. math:: \\frac{\\partial h_t}{\\partial h_{t-1}} = \\operatorname{diag}(f'(a_t))\\, W ,
 
 and the gradient that reaches step :math:`k` from step :math:`T` passes through
 the product of the :math:`T - k` Jacobians in between.  :func:`state_jacobians`
@@ -47,7 +47,7 @@ def state_jacobians(
     state0: np.ndarray | None = None,
     activation: str = "tanh",
 ) -> np.ndarray:
-    """The Jacobian of every step, :math:`\\partial S_t / \\partial S_{t-1} = \\operatorname{diag}(f'(a_t)) W`.
+    """The Jacobian of every step, :math:`\\partial h_t / \\partial h_{t-1} = \\operatorname{diag}(f'(a_t)) W`.
 
     Parameters
     ----------
@@ -56,17 +56,17 @@ def state_jacobians(
     x : numpy.ndarray, shape (T, B, I)
         The input sequence.
     state0 : numpy.ndarray, shape (B, H), optional
-        :math:`S_0`; zeros when omitted.
+        :math:`h_0`; zeros when omitted.
     activation : {"tanh", "relu", "sigmoid"}
 
     Returns
     -------
     numpy.ndarray, shape (T, B, H, H)
-        Entry ``[t - 1, b]`` is :math:`\\partial S_t / \\partial S_{t-1}` for sequence ``b``
-        (row i, column j: how much unit i of :math:`S_t` moves per unit j of :math:`S_{t-1}`).
+        Entry ``[t - 1, b]`` is :math:`\\partial h_t / \\partial h_{t-1}` for sequence ``b``
+        (row i, column j: how much unit i of :math:`h_t` moves per unit j of :math:`h_{t-1}`).
     """
     states, trace = unroll(params, x, state0, activation)
-    fprime = ACTIVATIONS[trace.activation][1](states)  # (T, B, H), f'(a_t) from S_t
+    fprime = ACTIVATIONS[trace.activation][1](states)  # (T, B, H), f'(a_t) from h_t
     return fprime[..., :, None] * params["weight_hh"]
 
 
@@ -83,10 +83,10 @@ def gradient_norm_by_lag(
     activation: str = "tanh",
     ord: int | str = 2,
 ) -> np.ndarray:
-    """:math:`\\| \\partial S_T / \\partial S_k \\|` for every :math:`k`, indexed by the lag :math:`T - k`.
+    """:math:`\\| \\partial h_T / \\partial h_k \\|` for every :math:`k`, indexed by the lag :math:`T - k`.
 
     The product of Jacobians is built from the last step backwards,
-    :math:`\\partial S_T / \\partial S_{T-j} = J_T J_{T-1} \\cdots J_{T-j+1}`, one
+    :math:`\\partial h_T / \\partial h_{T-j} = J_T J_{T-1} \\cdots J_{T-j+1}`, one
     factor more for each lag :math:`j`.
 
     Parameters
@@ -96,7 +96,7 @@ def gradient_norm_by_lag(
     x : numpy.ndarray, shape (T, B, I)
         The input sequence.
     state0 : numpy.ndarray, shape (B, H), optional
-        :math:`S_0`; zeros when omitted.
+        :math:`h_0`; zeros when omitted.
     activation : {"tanh", "relu", "sigmoid"}
     ord : {2, "fro"}, default 2
         The matrix norm: 2 is the spectral norm (the largest singular value),
@@ -105,7 +105,7 @@ def gradient_norm_by_lag(
     Returns
     -------
     numpy.ndarray, shape (T + 1, B)
-        Row ``j`` is :math:`\\| \\partial S_T / \\partial S_{T-j} \\|` for every
+        Row ``j`` is :math:`\\| \\partial h_T / \\partial h_{T-j} \\|` for every
         sequence; row 0 is the norm of the identity (1 for ord=2).
     """
     ord = _check_ord(ord)
@@ -174,7 +174,7 @@ def pascanu_bound(
     lags: np.ndarray | int,
     activation: str = "tanh",
 ) -> np.ndarray:
-    """The upper bound :math:`\\|\\partial S_T / \\partial S_k\\|_2 \\le (\\gamma \\lambda_1)^{T-k}`.
+    """The upper bound :math:`\\|\\partial h_T / \\partial h_k\\|_2 \\le (\\gamma \\lambda_1)^{T-k}`.
 
     Each Jacobian :math:`\\operatorname{diag}(f'(a)) W` has spectral norm at most
     :math:`\\gamma \\lambda_1`, where :math:`\\gamma` bounds :math:`|f'|`
@@ -371,7 +371,8 @@ def forget_gate_products(layer: RecurrentLayer, x: np.ndarray, lags) -> np.ndarr
     Parameters
     ----------
     layer : rnnbook.layers.lstm.LSTM
-        A layer whose state has a cell (``"c"`` in its :meth:`state_parts`).
+        A layer whose state has a cell (``"c"`` in its
+        :meth:`~rnnbook.layers.base.RecurrentLayer.state_parts`).
     x : numpy.ndarray, shape (T, 1, I)
         One input sequence, with the layer's dtype.
     lags : sequence of int

@@ -2,7 +2,7 @@
 
 These helpers serve the chapters that take the state equation
 
-.. math:: S_t = f(W_l x_t + W S_{t-1} + b)
+.. math:: h_t = f(W_l x_t + W h_{t-1} + b)
 
 apart.  :func:`trace_states` runs it on one sequence and keeps every term of
 every step (the input part, the memory part, the bias, the sum before the
@@ -99,17 +99,17 @@ class StateTrace:
     x : numpy.ndarray, shape (T, I)
         The inputs :math:`x_1 \\dots x_T`.
     state0 : numpy.ndarray, shape (H,)
-        The initial state :math:`S_0`.
+        The initial state :math:`h_0`.
     input_part : numpy.ndarray, shape (T, H)
         :math:`W_l x_t`.
     memory_part : numpy.ndarray, shape (T, H)
-        :math:`W S_{t-1}`.
+        :math:`W h_{t-1}`.
     bias : numpy.ndarray, shape (H,)
         :math:`b`, the sum ``bias_ih + bias_hh``.
     preactivation : numpy.ndarray, shape (T, H)
-        :math:`a_t = W_l x_t + W S_{t-1} + b`.
+        :math:`a_t = W_l x_t + W h_{t-1} + b`.
     states : numpy.ndarray, shape (T, H)
-        :math:`S_t = f(a_t)`.
+        :math:`h_t = f(a_t)`.
     activation : str
         The name of :math:`f`.
     """
@@ -140,7 +140,7 @@ def trace_states(
     x : numpy.ndarray, shape (T, I)
         One input sequence (no batch dimension), with the parameters' dtype.
     state0 : numpy.ndarray, shape (H,), optional
-        The initial state :math:`S_0`; zeros when omitted.
+        The initial state :math:`h_0`; zeros when omitted.
     activation : {"tanh", "relu", "sigmoid"}
         The activation :math:`f`.
 
@@ -209,9 +209,9 @@ def format_trace(trace: StateTrace, digits: int = 3, style: str = "markdown") ->
     f_name = trace.activation
     if style == "markdown":
         f_tex = "\\tanh" if f_name == "tanh" else f"\\mathrm{{{f_name}}}"
-        header = ["$t$", "$x_t$", "$W_l x_t$", "$W S_{t-1}$", "$b$", "$a_t$", f"$S_t = {f_tex}(a_t)$"]
+        header = ["$t$", "$x_t$", "$W_l x_t$", "$W h_{t-1}$", "$b$", "$a_t$", f"$h_t = {f_tex}(a_t)$"]
     else:
-        header = ["t", "x_t", "W_l x_t", "W S_(t-1)", "b", "a_t", f"S_t = {f_name}(a_t)"]
+        header = ["t", "x_t", "W_l x_t", "W h_(t-1)", "b", "a_t", f"h_t = {f_name}(a_t)"]
     blank = "" if style == "markdown" else "-"
     rows = [["0", blank, blank, blank, blank, blank, _vector(trace.state0, digits)]]
     for t in range(len(trace.x)):
@@ -249,7 +249,7 @@ def pulse_response(params: Params, pulse: np.ndarray, steps: int, activation: st
     Returns
     -------
     numpy.ndarray, shape (T, H)
-        :math:`S_1, \\dots, S_T`, starting from :math:`S_0 = 0`.
+        :math:`h_1, \\dots, h_T`, starting from :math:`h_0 = 0`.
     """
     input_size, _, dtype = check_params(params)
     pulse = check_array(pulse, "pulse", ndim=1, shape=(input_size,), dtype=dtype, allow_empty=False)

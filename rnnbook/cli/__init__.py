@@ -8,6 +8,8 @@
     rnnbook sample DIR [--temperature X] [--length N] [--prime TEXT] [--seed N]
     rnnbook info DIR
     rnnbook export DIR --torch FILE
+    rnnbook problems CHAPTER --student ID [--count N] [--out DIR] [--salt S]
+    rnnbook check KEY ANSWERS
 
 ``train`` holds out the last 10% of the text for validation, prints a progress
 line (step, training and validation loss in nats per character, characters per
@@ -21,6 +23,10 @@ checkpoint; with the same ``--steps`` it ends on exactly the same weights as a
 run that was never interrupted.  Without TEXTFILE it trains on the built-in
 corpus, the Python source of a few standard-library modules
 (:data:`rnnbook.data.text.BUILTIN_FILES`).
+
+``problems`` and ``check`` are the teaching kit (``rnnbook.teaching``): a
+worksheet and answer key per student and chapter, and the grading of a
+filled-in answers file.
 
 Every error (a missing, empty, binary or non-UTF-8 text, a text shorter than
 one sequence, a corrupted or crafted checkpoint, a temperature of 0, sizes
@@ -49,7 +55,7 @@ def main(argv: list[str] | None = None) -> int:
     """Run the ``rnnbook`` command with ``argv`` (default ``sys.argv[1:]``); return the exit status."""
     args = build_parser().parse_args(argv)
     try:
-        return COMMANDS[args.command](args)
+        return COMMANDS.get(args.command, getattr(args, "func", None))(args)
     except (CLIError, TextError, TrainingDiverged, CheckpointError) as err:
         print(f"{PROG}: error: {printable(err)}", file=sys.stderr)
         return 1

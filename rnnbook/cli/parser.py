@@ -8,6 +8,7 @@ import math
 from rnnbook.cli.errors import PROG
 from rnnbook.data.text import BUILTIN_FILES
 from rnnbook.layers.registry import CELLS
+from rnnbook.teaching.commands import add_subcommands
 from rnnbook.training.chartrainer import DEFAULT_LR
 
 #: The share of the text held out for validation.
@@ -141,4 +142,5 @@ def build_parser() -> argparse.ArgumentParser:
     )
     export.add_argument("run", metavar="DIR")
     export.add_argument("--torch", required=True, metavar="FILE", help="the .pt file to write")
+    add_subcommands(sub)  # rnnbook problems, rnnbook check (the teaching kit)
     return parser

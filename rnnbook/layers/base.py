@@ -115,6 +115,16 @@ def check_array_state(state0: object, batch: int, hidden_size: int, dtype: np.dt
     return check_array(state0, "state0", ndim=2, shape=(batch, hidden_size), dtype=dtype)
 
 
+#: How many bytes of gate rows the fast layers process as one chunk of steps: a
+#: chunk that fits in a core's cache is read from main memory once, not once per pass.
+CHUNK_BYTES = 1 << 20
+
+
+def chunk_steps(batch: int, width: int, itemsize: int) -> int:
+    """How many steps of (B, width) rows fill :data:`CHUNK_BYTES` (at least one)."""
+    return max(1, CHUNK_BYTES // (batch * width * itemsize))
+
+
 def check_dstates(dstates: object, states: np.ndarray) -> np.ndarray:
     """Check the gradient with respect to every state: the states' shape (T, B, H) and dtype."""
     return check_array(dstates, "dstates", ndim=3, shape=states.shape, dtype=states.dtype)
@@ -170,8 +180,9 @@ def weight_gradients(
         "weight_ih": flat_input.T @ x.reshape(steps * batch, -1),
         "weight_hh": grad_hh,
         "bias_ih": flat_input.sum(axis=0),
-        "bias_hh": flat_recurrent.sum(axis=0),
     }
+    # One sum when both parts share their gradient (the RNN and the LSTM): a pass over T*B*G*H saved.
+    grads["bias_hh"] = grads["bias_ih"].copy() if d_recurrent is d_input else flat_recurrent.sum(axis=0)
     return grads, (flat_input @ weight_ih).reshape(x.shape)
 
 

@@ -33,7 +33,7 @@ from rnnbook.layers.base import (
     check_input,
     check_params,
     check_trace,
-    weight_gradients,
+    chunk_steps,
 )
 
 __all__ = ["GRU", "GRUTrace", "backprop", "backprop_through_time", "run", "unroll"]
@@ -100,46 +100,58 @@ def unroll(
     return run(params, x, check_array_state(state0, x.shape[1], hidden, dtype))
 
 
+def _blocks(w: np.ndarray, order: tuple[int, ...]) -> np.ndarray:
+    """The blocks of H rows of ``w`` (3H, ...) in ``order``: ``(2, 1, 0)`` reverses r, z, n."""
+    hidden = w.shape[0] // GATES
+    return np.concatenate([w[k * hidden : (k + 1) * hidden] for k in order])
+
+
 def run(params: Params, x: np.ndarray, h0: np.ndarray) -> tuple[np.ndarray, GRUTrace]:
     """:func:`unroll` without its input checks: ``h0`` (B, H) is required."""
     steps, batch, input_size = x.shape
     hidden, dtype = h0.shape[1], x.dtype
-    two = 2 * hidden
+    two, width = 2 * hidden, GATES * hidden
     # sigmoid(a) = (tanh(a / 2) + 1) / 2: halve the rows of r and z in the weights and
     # biases (exact in floating point), and one tanh squashes both gates.
-    half = np.ones(GATES * hidden, dtype=dtype)
+    half = np.ones(width, dtype=dtype)
     half[:two] = 0.5
-    # A contiguous copy of W_hh^T: the per-step product is faster on it than on a transposed view.
-    w_ih = params["weight_ih"] * half[:, None]
-    w_hh_t = np.ascontiguousarray((params["weight_hh"] * half[:, None]).T)
-    # All input projections in one product: (T*B, I) @ (I, 3H).
-    gates = (x.reshape(steps * batch, input_size) @ w_ih.T).reshape(steps, batch, GATES * hidden)
-    gates += params["bias_ih"] * half
+    # W_ih^T and W_hh^T scaled, each written straight into a contiguous (I or H, 3H) array in one
+    # pass: the products are faster on them than on transposed views.
+    w_ih_t = np.multiply(params["weight_ih"].T, half, out=np.empty((input_size, width), dtype=dtype))
+    w_hh_t = np.multiply(params["weight_hh"].T, half, out=np.empty((hidden, width), dtype=dtype))
     # r and z add both biases before the squashing; n keeps b_hn inside the reset product.
-    gates[..., :two] += params["bias_hh"][:two] * 0.5
+    bias = params["bias_ih"] * half
+    bias[:two] += params["bias_hh"][:two] * 0.5
     b_hn = params["bias_hh"][two:]
+    gates = np.empty((steps, batch, width), dtype=dtype)
     states = np.empty((steps, batch, hidden), dtype=dtype)
     hidden_n = np.empty_like(states)
-    recurrent = np.empty((batch, GATES * hidden), dtype=dtype)
+    recurrent = np.empty((batch, width), dtype=dtype)
     h = h0
-    for t in range(steps):
-        a = gates[t]  # a view: the gates of step t are computed in place
-        np.dot(h, w_hh_t, out=recurrent)  # (B, 3H)
-        rz = a[:, :two]
-        rz += recurrent[:, :two]
-        np.tanh(rz, out=rz)
-        rz *= 0.5
-        rz += 0.5  # r and z
-        r, z, n = a[:, :hidden], a[:, hidden:two], a[:, two:]
-        hn = np.add(recurrent[:, two:], b_hn, out=hidden_n[t])  # W_hn h_{t-1} + b_hn
-        hn_r = np.multiply(r, hn, out=recurrent[:, two:])  # (the buffer is free again)
-        n += hn_r
-        np.tanh(n, out=n)
-        # h = (1 - z) n + z h_prev = n + z (h_prev - n)
-        new = np.subtract(h, n, out=states[t])
-        new *= z
-        new += n
-        h = new
+    chunk = chunk_steps(batch, width, gates.itemsize)
+    for start in range(0, steps, chunk):
+        stop = min(start + chunk, steps)
+        # The input part of a chunk of steps in one product, plus the bias while it is in the cache.
+        block = gates[start:stop]
+        np.matmul(x[start:stop].reshape(-1, input_size), w_ih_t, out=block.reshape(-1, width))
+        block += bias
+        for t in range(start, stop):
+            a = gates[t]  # a view: the gates of step t are computed in place
+            np.dot(h, w_hh_t, out=recurrent)  # (B, 3H)
+            rz = a[:, :two]
+            rz += recurrent[:, :two]
+            np.tanh(rz, out=rz)
+            rz *= 0.5
+            rz += 0.5  # r and z
+            hn = np.add(recurrent[:, two:], b_hn, out=hidden_n[t])  # W_hn h_{t-1} + b_hn
+            n = a[:, two:]
+            n += np.multiply(a[:, :hidden], hn, out=recurrent[:, two:])  # (the buffer is free again)
+            np.tanh(n, out=n)
+            # h = (1 - z) n + z h_prev = n + z (h_prev - n)
+            new = np.subtract(h, n, out=states[t])
+            new *= a[:, hidden:two]
+            new += n
+            h = new
     return states, GRUTrace(x=x, state0=h0, states=states, gates=gates, hidden_n=hidden_n)
 
 
@@ -182,45 +194,63 @@ def backprop(params: Params, trace: GRUTrace, dstates: np.ndarray) -> tuple[Para
     states = trace.states
     steps, batch, hidden = states.shape
     dtype = states.dtype
-    two = 2 * hidden
-    w_hh = params["weight_hh"]
-    gates = trace.gates
-    r, z, n = gates[..., :hidden], gates[..., hidden:two], gates[..., two:]  # each (T, B, H)
-    # dgh[t]: gradient at the recurrent projection W_hh h_{t-1} + b_hh of step t (B, 3H);
-    # dn_in[t]: gradient at the candidate's input part W_in x_t + b_in (B, H), which differs
-    # from the recurrent one by the reset gate.  For r and z the two coincide.
-    # Both start as the local derivatives, for all steps at once (vectorised, no Python loop):
-    #   n: (1 - z)(1 - n^2) per unit of dL/dh_t      z: (h_{t-1} - n) z (1 - z) per unit of dL/dh_t
-    #   r: (W_hn h_{t-1} + b_hn) r (1 - r) per unit of dL/dn_pre    n (recurrent part): r per unit of dL/dn_pre
-    # and the loop only multiplies in the gradients as they arrive.
-    dgh = np.empty_like(gates)
-    dr, dz, dn = dgh[..., :hidden], dgh[..., hidden:two], dgh[..., two:]
-    dn_in = np.multiply(n, n)
-    np.subtract(1, dn_in, out=dn_in)
-    dn_in *= 1 - z
-    np.subtract(trace.state0, n[0], out=dz[0])
-    np.subtract(states[:-1], n[1:], out=dz[1:])
-    dz *= z
-    dz *= 1 - z
-    np.subtract(1, r, out=dr)
-    dr *= r
-    dr *= trace.hidden_n
-    dn[...] = r
+    # The gradient at the pre-activations goes into one (T, B, 4H) buffer of four blocks,
+    #   n_in | z | r | n_rec
+    # n_in at the candidate's input part W_in x_t + b_in, n_rec at its recurrent part
+    # W_hn h_{t-1} + b_hn (they differ by the reset gate); r and z are shared.  Blocks 0-2
+    # are then the input side (rows n, z, r of W_ih) and blocks 1-3 the recurrent side
+    # (rows z, r, n of W_hh), each one contiguous matrix, so no copy is needed.
+    d = np.empty((steps, batch, 4 * hidden), dtype=dtype)
+    dn, dz, dr, dn_rec = (d[..., k * hidden : (k + 1) * hidden] for k in range(4))
+    w_hh_zrn = _blocks(params["weight_hh"], (1, 0, 2))
+    chunk = chunk_steps(batch, 4 * hidden, dtype.itemsize)
+    tmp = np.empty((min(chunk, steps), batch, hidden), dtype=dtype)
     dh = np.zeros((batch, hidden), dtype=dtype)  # dL/dh_t arriving from step t+1
     message = np.empty((batch, hidden), dtype=dtype)
-    for t in range(steps - 1, -1, -1):
-        dh += dstates[t]
-        dn_in[t] *= dh  # dL/d(candidate pre-activation)
-        dz[t] *= dh
-        dr[t] *= dn_in[t]
-        dn[t] *= dn_in[t]
-        dh *= z[t]  # the direct road: h_t = ... + z_t h_{t-1}
-        dh += np.matmul(dgh[t], w_hh, out=message)  # and the road through the gates
-    # The input projection's gradient: the same as dgh except for the candidate block,
-    # where the reset gate sits between the recurrent product and the sum.
-    dgi = dgh.copy()
-    dgi[..., two:] = dn_in
-    grads, dx = weight_gradients(dgi, dgh, trace.x, trace.state0, states, params["weight_ih"])
+    for stop in range(steps, 0, -chunk):
+        start = max(0, stop - chunk)
+        span = slice(start, stop)
+        r, z, n = (trace.gates[span, :, k * hidden : (k + 1) * hidden] for k in range(GATES))
+        tk = tmp[: stop - start]
+        # The local derivatives for a chunk of steps at once (vectorised, no Python loop):
+        #   n_in: (1 - z)(1 - n^2) per unit of dL/dh_t     z: (h_{t-1} - n) z (1 - z) per unit of dL/dh_t
+        #   r: (W_hn h_{t-1} + b_hn) r (1 - r) per unit of dL/dn_in     n_rec: r per unit of dL/dn_in
+        np.multiply(n, n, out=dn[span])
+        np.subtract(1, dn[span], out=dn[span])
+        dn[span] -= np.multiply(dn[span], z, out=tk)
+        if start == 0:
+            np.subtract(trace.state0, n[0], out=dz[0])
+            np.subtract(states[: stop - 1], n[1:], out=dz[1:stop])
+        else:
+            np.subtract(states[start - 1 : stop - 1], n, out=dz[span])
+        np.subtract(z, np.multiply(z, z, out=tk), out=tk)
+        dz[span] *= tk
+        np.subtract(r, np.multiply(r, r, out=tk), out=tk)
+        np.multiply(trace.hidden_n[span], tk, out=dr[span])
+        dn_rec[span] = r
+        # The loop multiplies in the gradients as they arrive, from the chunk's last step back.
+        for t in range(stop - 1, start - 1, -1):
+            dh += dstates[t]
+            dn[t] *= dh  # dL/d(candidate pre-activation)
+            dz[t] *= dh
+            dr[t] *= dn[t]
+            dn_rec[t] *= dn[t]
+            dh *= z[t - start]  # the direct road: h_t = ... + z_t h_{t-1}
+            dh += np.dot(d[t, :, hidden:], w_hh_zrn, out=message)  # and the road through the gates
+    flat = d.reshape(steps * batch, 4 * hidden)
+    d_input, d_recurrent = flat[:, : 3 * hidden], flat[:, hidden:]
+    grad_hh = d_recurrent[:batch].T @ trace.state0
+    if steps > 1:
+        grad_hh += d_recurrent[batch:].T @ states.reshape(steps * batch, hidden)[:-batch]
+    sums = flat.sum(axis=0)  # the bias gradients of the four blocks in one pass
+    n_in, s_z, s_r, n_rec = (sums[k * hidden : (k + 1) * hidden] for k in range(4))
+    grads = {
+        "weight_ih": _blocks(d_input.T @ trace.x.reshape(steps * batch, -1), (2, 1, 0)),
+        "weight_hh": _blocks(grad_hh, (1, 0, 2)),
+        "bias_ih": np.concatenate([s_r, s_z, n_in]),
+        "bias_hh": np.concatenate([s_r, s_z, n_rec]),
+    }
+    dx = (d_input @ _blocks(params["weight_ih"], (2, 1, 0))).reshape(trace.x.shape)
     return grads, dx, dh
 
 

@@ -37,6 +37,7 @@ from rnnbook.layers.base import (
     check_input,
     check_params,
     check_trace,
+    chunk_steps,
     weight_gradients,
 )
 
@@ -141,32 +142,43 @@ def run(params: Params, x: np.ndarray, state0: tuple[np.ndarray, np.ndarray]) ->
     h0, c0 = state0
     steps, batch, input_size = x.shape
     hidden, dtype = h0.shape[1], x.dtype
+    width = GATES * hidden
     # sigmoid(a) = (tanh(a / 2) + 1) / 2.  Halving the rows of i, f and o in the weights
-    # and biases (exact in floating point) lets one tanh squash all four gates at once.
-    half = _gate_scale(hidden, dtype)[:, None]
-    # A contiguous copy of W_hh^T: the per-step product is faster on it than on a transposed view.
-    w_ih, w_hh_t = params["weight_ih"] * half, np.ascontiguousarray((params["weight_hh"] * half).T)
-    # All input projections in one product: (T*B, I) @ (I, 4H).
-    gates = (x.reshape(steps * batch, input_size) @ w_ih.T).reshape(steps, batch, GATES * hidden)
-    gates += (params["bias_ih"] + params["bias_hh"]) * half[:, 0]
+    # and biases (exact in floating point) lets one tanh squash all four gates at once;
+    # then one multiply by `half` and one add of `shift` turn i, f, o into sigmoids.
+    half = _gate_scale(hidden, dtype)
+    shift = np.where(half == 1, 0, 0.5).astype(dtype)
+    # W_ih^T and W_hh^T scaled, each written straight into a contiguous (I or H, 4H) array in one
+    # pass: the products are faster on them than on transposed views.
+    w_ih_t = np.multiply(params["weight_ih"].T, half, out=np.empty((input_size, width), dtype=dtype))
+    w_hh_t = np.multiply(params["weight_hh"].T, half, out=np.empty((hidden, width), dtype=dtype))
+    bias = (params["bias_ih"] + params["bias_hh"]) * half
+    gates = np.empty((steps, batch, width), dtype=dtype)
     states = np.empty((steps, batch, hidden), dtype=dtype)
     cells = np.empty_like(states)
     tanh_cells = np.empty_like(states)
-    recurrent = np.empty((batch, GATES * hidden), dtype=dtype)
+    recurrent = np.empty((batch, width), dtype=dtype)
     ig = np.empty((batch, hidden), dtype=dtype)
+    two, three = 2 * hidden, 3 * hidden
     h, c = h0, c0
-    for t in range(steps):
-        a = gates[t]  # a view: the gates of step t are computed in place
-        a += np.dot(h, w_hh_t, out=recurrent)
-        np.tanh(a, out=a)  # g is done; i, f and o need (tanh + 1) / 2
-        for block in (a[:, : 2 * hidden], a[:, 3 * hidden :]):
-            block *= 0.5
-            block += 0.5
-        i, f, g, o = a[:, :hidden], a[:, hidden : 2 * hidden], a[:, 2 * hidden : 3 * hidden], a[:, 3 * hidden :]
-        c = np.multiply(f, c, out=cells[t])  # c_t = f_t c_{t-1} + i_t g_t
-        c += np.multiply(i, g, out=ig)
-        np.tanh(c, out=tanh_cells[t])
-        h = np.multiply(o, tanh_cells[t], out=states[t])  # h_t = o_t tanh(c_t)
+    chunk = chunk_steps(batch, width, gates.itemsize)
+    for start in range(0, steps, chunk):
+        stop = min(start + chunk, steps)
+        # The input part of a chunk of steps in one product, (K*B, I) @ (I, 4H), plus the
+        # bias while the chunk is still in the cache.
+        block = gates[start:stop]
+        np.matmul(x[start:stop].reshape(-1, input_size), w_ih_t, out=block.reshape(-1, width))
+        block += bias
+        for t in range(start, stop):
+            a = gates[t]  # a view: the gates of step t are computed in place
+            a += np.dot(h, w_hh_t, out=recurrent)
+            np.tanh(a, out=a)
+            a *= half
+            a += shift  # i, f, o are sigmoids now, g a tanh
+            c = np.multiply(a[:, hidden:two], c, out=cells[t])  # c_t = f_t c_{t-1} + i_t g_t
+            c += np.multiply(a[:, :hidden], a[:, two:three], out=ig)
+            tc = np.tanh(c, out=tanh_cells[t])
+            h = np.multiply(a[:, three:], tc, out=states[t])  # h_t = o_t tanh(c_t)
     trace = LSTMTrace(x=x, state0=h0, cell0=c0, states=states, cells=cells, gates=gates, tanh_cells=tanh_cells)
     return states, trace
 
@@ -220,45 +232,57 @@ def backprop(
     states = trace.states
     steps, batch, hidden = states.shape
     dtype = states.dtype
+    width = GATES * hidden
     dc = np.zeros((batch, hidden), dtype=dtype) if dcell is None else dcell.copy()
     w_hh = params["weight_hh"]
-    gates = trace.gates
-    i, f, g, o = (gates[..., k * hidden : (k + 1) * hidden] for k in range(GATES))  # each (T, B, H)
-    cells, tanh_cells = trace.cells, trace.tanh_cells
+    gates, cells, tanh_cells = trace.gates, trace.cells, trace.tanh_cells
     # da[t] = dL/da_t, the gradient at the four gates' pre-activations of step t, (B, 4H).
     # It starts as the local derivative of the cell or output with respect to each
-    # pre-activation, for all steps at once (big vectorised products, no Python loop):
+    # pre-activation, for a chunk of steps at once (vectorised, no Python loop):
     #   i: g_t i_t (1 - i_t)   f: c_{t-1} f_t (1 - f_t)   g: i_t (1 - g_t^2)   o: tanh(c_t) o_t (1 - o_t)
-    # and the loop only multiplies in the gradient arriving at c_t (i, f, g) or h_t (o).
+    # and the loop over the chunk's steps multiplies in the gradient arriving at c_t
+    # (i, f, g) or h_t (o).  Chunks go from the last steps to the first, and each fits
+    # in the cache, so the loop finds its rows there.
     da = np.empty_like(gates)
-    di, df, dg, do = (da[..., k * hidden : (k + 1) * hidden] for k in range(GATES))
-    np.subtract(1, i, out=di)
-    di *= i
-    di *= g
-    np.subtract(1, f, out=df)
-    df *= f
-    df[0] *= trace.cell0
-    df[1:] *= cells[:-1]
-    np.multiply(g, g, out=dg)
-    np.subtract(1, dg, out=dg)
-    dg *= i
-    np.subtract(1, o, out=do)
-    do *= o
-    do *= tanh_cells
-    # dc_t/dh_t's partner: the gradient reaching c_t from h_t is dh * o_t (1 - tanh(c_t)^2).
-    through_h = np.multiply(tanh_cells, tanh_cells)
-    np.subtract(1, through_h, out=through_h)
-    through_h *= o
-    by_gate = da.reshape(steps, batch, GATES, hidden)
+    chunk = chunk_steps(batch, width, da.itemsize)
+    through_h = np.empty((min(chunk, steps), batch, hidden), dtype=dtype)
     dh = np.zeros((batch, hidden), dtype=dtype)  # dL/dh_t arriving from step t+1
     tmp = np.empty((batch, hidden), dtype=dtype)
-    for t in range(steps - 1, -1, -1):
-        dh += dstates[t]
-        do[t] *= dh
-        dc += np.multiply(dh, through_h[t], out=tmp)
-        by_gate[t, :, :3] *= dc[:, None, :]  # i, f and g all hang off the cell
-        dc *= f[t]  # the conveyor belt: dL/dc_{t-1} = dL/dc_t * f_t
-        np.matmul(da[t], w_hh, out=dh)  # the message handed back to h_{t-1}
+    for stop in range(steps, 0, -chunk):
+        start = max(0, stop - chunk)
+        i, f, g, o = (gates[start:stop, :, k * hidden : (k + 1) * hidden] for k in range(GATES))
+        di, df, dg, do = (da[start:stop, :, k * hidden : (k + 1) * hidden] for k in range(GATES))
+        tc = tanh_cells[start:stop]
+        np.subtract(1, i, out=di)
+        di *= i
+        di *= g
+        np.subtract(1, f, out=df)
+        df *= f
+        if start == 0:
+            df[0] *= trace.cell0
+            df[1:] *= cells[: stop - 1]
+        else:
+            df *= cells[start - 1 : stop - 1]
+        np.multiply(g, g, out=dg)
+        np.subtract(1, dg, out=dg)
+        dg *= i
+        np.subtract(1, o, out=do)
+        do *= o
+        do *= tc
+        # The gradient reaching c_t from h_t is dh * o_t (1 - tanh(c_t)^2).
+        th = through_h[: stop - start]
+        np.multiply(tc, tc, out=th)
+        np.subtract(1, th, out=th)
+        th *= o
+        for k in range(stop - start - 1, -1, -1):
+            dh += dstates[start + k]
+            do[k] *= dh
+            dc += np.multiply(dh, th[k], out=tmp)
+            di[k] *= dc  # i, f and g all hang off the cell
+            df[k] *= dc
+            dg[k] *= dc
+            dc *= f[k]  # the conveyor belt: dL/dc_{t-1} = dL/dc_t * f_t
+            np.dot(da[start + k], w_hh, out=dh)  # the message handed back to h_{t-1}
     grads, dx = weight_gradients(da, da, trace.x, trace.state0, states, params["weight_ih"])
     return grads, dx, (dh, dc)
 

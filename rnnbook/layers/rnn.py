@@ -2,9 +2,9 @@
 
 The whole idea of a recurrent network fits in one line, the *state equation*
 
-.. math:: S_t = f(W_l x_t + b_l + W S_{t-1} + b)
+.. math:: h_t = f(W_l x_t + b_l + W h_{t-1} + b)
 
-which mixes the new input :math:`x_t` with the old state :math:`S_{t-1}` and
+which mixes the new input :math:`x_t` with the old state :math:`h_{t-1}` and
 squashes the sum through an activation :math:`f`.  :func:`step` is that line;
 :func:`unroll` applies it along a whole sequence; :func:`backprop_through_time`
 runs the chain rule back along the same chain.
@@ -49,14 +49,14 @@ def step(
     bias_hh: np.ndarray,
     activation: str = "tanh",
 ) -> np.ndarray:
-    """One tick of the state equation, :math:`S_t = f(W_l x_t + b_l + W S_{t-1} + b)`.
+    """One tick of the state equation, :math:`h_t = f(W_l x_t + b_l + W h_{t-1} + b)`.
 
     Parameters
     ----------
     x : numpy.ndarray, shape (B, I)
         The inputs at this step, one row per sequence in the batch.
     state : numpy.ndarray, shape (B, H)
-        The previous state :math:`S_{t-1}`.
+        The previous state :math:`h_{t-1}`.
     weight_ih : numpy.ndarray, shape (H, I)
         :math:`W_l`, the input weights.
     weight_hh : numpy.ndarray, shape (H, H)
@@ -69,7 +69,7 @@ def step(
     Returns
     -------
     numpy.ndarray, shape (B, H)
-        The new state :math:`S_t`.
+        The new state :math:`h_t`.
     """
     f = ACTIVATIONS[check_choice(activation, "activation", tuple(ACTIVATIONS))][0]
     return f(x @ weight_ih.T + bias_ih + state @ weight_hh.T + bias_hh)
@@ -86,7 +86,7 @@ class Trace:
     state0 : numpy.ndarray, shape (B, H)
         The initial state.
     states : numpy.ndarray, shape (T, B, H)
-        Every state :math:`S_1 \\dots S_T`.
+        Every state :math:`h_1 \\dots h_T`.
     activation : str
         The activation that produced them.
     """
@@ -116,14 +116,14 @@ def unroll(
     x : numpy.ndarray, shape (T, B, I)
         The input sequence, with the parameters' dtype.
     state0 : numpy.ndarray, shape (B, H), optional
-        The initial state :math:`S_0`; zeros when omitted.
+        The initial state :math:`h_0`; zeros when omitted.
     activation : {"tanh", "relu", "sigmoid"}
         The activation :math:`f`.
 
     Returns
     -------
     states : numpy.ndarray, shape (T, B, H)
-        :math:`S_1, \\dots, S_T`.
+        :math:`h_1, \\dots, h_T`.
     trace : Trace
         What :func:`backprop_through_time` needs.
     """
@@ -147,7 +147,7 @@ def run(params: Params, x: np.ndarray, state0: np.ndarray, activation: str = "ta
     )
     states += params["bias_ih"] + params["bias_hh"]
     # Only the recurrent part runs step by step.  One preallocated buffer holds
-    # S_{t-1} W^T, so the loop allocates nothing.  W^T is copied once into a
+    # h_{t-1} W^T, so the loop allocates nothing.  W^T is copied once into a
     # contiguous array: OpenBLAS multiplies a small batch by a transposed view up
     # to twice as slowly.  np.dot costs less per call than np.matmul (measured:
     # about a microsecond, which matters at batch size 1).
@@ -175,7 +175,7 @@ def backprop_through_time(
     trace : Trace
         What :func:`unroll` returned.
     dstates : numpy.ndarray, shape (T, B, H)
-        The gradient of the loss with respect to every state :math:`S_t`
+        The gradient of the loss with respect to every state :math:`h_t`
         (zeros where a state does not feed the loss directly).
 
     Returns
@@ -197,10 +197,10 @@ def backprop(params: Params, trace: Trace, dstates: np.ndarray) -> tuple[Params,
     w_hh = params["weight_hh"]
     # da[t] = dL/da_t, the gradient at the pre-activation of step t.  It starts as
     # f'(a_t) for all steps at once (computed from the stored states in one pass);
-    # the loop then multiplies in delta_t, the blame arriving at S_t.
+    # the loop then multiplies in delta_t, the blame arriving at h_t.
     da = np.empty_like(states)
     DERIVATIVES_INTO[trace.activation](states, da)
-    carry = np.zeros((batch, hidden), dtype=states.dtype)  # dL/dS_t arriving from step t+1
+    carry = np.zeros((batch, hidden), dtype=states.dtype)  # dL/dh_t arriving from step t+1
     for t in range(steps - 1, -1, -1):
         carry += dstates[t]  # delta_t: the direct blame plus the message from step t+1
         da[t] *= carry

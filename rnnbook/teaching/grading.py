@@ -1,0 +1,203 @@
+"""Grading a filled-in answers file against a key written by :func:`rnnbook.teaching.sheets.write_sheet`.
+
+The answers file is what the worksheet describes: a CSV with the header
+``question,answer`` and one line per question id, or a JSON object mapping
+question ids to answers.  Numbers are right within the question's tolerance
+(stored in the key), integers, shapes and yes/no answers must match exactly, a
+question left out or left blank is wrong.  Anything else (a missing file, a
+file that is neither CSV nor JSON, a question id the key does not have, an
+answer that is not a number) is a :class:`GradingError` with a one-line message.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import math
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+from rnnbook.teaching.sheets import KEY_FORMAT, KEY_VERSION
+
+_YES = {"yes": True, "y": True, "true": True, "1": True, "no": False, "n": False, "false": False, "0": False}
+
+
+class GradingError(ValueError):
+    """A key or answers file that cannot be graded; the message is one line."""
+
+
+@dataclass(frozen=True)
+class Mark:
+    """The mark of one question."""
+
+    question: str
+    right: bool
+    given: str  # the answer as written, "" if missing
+    expected: str  # the key's answer, as text
+    tolerance: float
+
+
+@dataclass(frozen=True)
+class Report:
+    """Every question's mark, in the key's order."""
+
+    marks: list
+
+    @property
+    def right(self) -> int:
+        return sum(m.right for m in self.marks)
+
+    @property
+    def total(self) -> int:
+        return len(self.marks)
+
+    def format(self) -> str:
+        """One line per question, then the total."""
+        width = max(len(m.question) for m in self.marks)
+        lines = []
+        for m in self.marks:
+            tol = f" (tolerance {m.tolerance:g})" if m.tolerance else ""
+            given = m.given if m.given else "(no answer)"
+            lines.append(f"{m.question:<{width}}  {'right' if m.right else 'WRONG'}  {given}  key: {m.expected}{tol}")
+        lines.append(f"total: {self.right}/{self.total} right ({100 * self.right / self.total:.0f}%)")
+        return "\n".join(lines)
+
+
+def _read(path: str | Path, what: str) -> str:
+    path = Path(path)
+    if not path.is_file():
+        raise GradingError(f"expected the {what} file {path}, found no such file")
+    try:
+        return path.read_text(encoding="utf-8-sig")
+    except UnicodeDecodeError:
+        raise GradingError(f"{what} {path}: expected a UTF-8 text file (CSV or JSON), got binary data") from None
+
+
+def load_key(path: str | Path) -> dict:
+    """Read and check a key file (``*-key.json``)."""
+    text = _read(path, "key")
+    try:
+        key = json.loads(text)
+    except json.JSONDecodeError as err:
+        raise GradingError(f"key {path}: expected the JSON answer key 'rnnbook problems' writes, "
+                           f"got invalid JSON ({err.msg} at line {err.lineno})") from None
+    if not isinstance(key, dict) or key.get("format") != KEY_FORMAT:
+        raise GradingError(f"key {path}: expected an answer key written by 'rnnbook problems' (*-key.json), "
+                           "got another kind of file")
+    if key.get("version") != KEY_VERSION or not isinstance(key.get("questions"), list) or not key["questions"]:
+        raise GradingError(f"key {path}: expected key format version {KEY_VERSION} with questions, "
+                           f"got version {key.get('version')!r}")
+    return key
+
+
+def load_answers(path: str | Path) -> dict[str, str]:
+    """Read an answers file, CSV (``question,answer``) or JSON (an object), into question id -> answer text."""
+    path = Path(path)
+    text = _read(path, "answers")
+    suffix = path.suffix.lower()
+    if suffix == ".json" or (suffix != ".csv" and text.lstrip().startswith("{")):
+        return _answers_json(path, text)
+    if suffix == ".csv" or text.lstrip().lower().startswith("question"):
+        return _answers_csv(path, text)
+    raise GradingError(f"answers {path}: expected a CSV file (header 'question,answer') or a JSON object, "
+                       f"got a {suffix or 'suffix-less'} file that is neither")
+
+
+def _answers_json(path: Path, text: str) -> dict[str, str]:
+    try:
+        data = json.loads(text)
+    except json.JSONDecodeError as err:
+        raise GradingError(f"answers {path}: expected a JSON object of question ids to answers, "
+                           f"got invalid JSON ({err.msg} at line {err.lineno})") from None
+    if not isinstance(data, dict):
+        raise GradingError(f"answers {path}: expected a JSON object of question ids to answers, "
+                           f"got a JSON {type(data).__name__}")
+    answers = {}
+    for qid, value in data.items():
+        if isinstance(value, list):
+            value = "(" + ", ".join(str(v) for v in value) + ")"
+        elif isinstance(value, bool):
+            value = "yes" if value else "no"
+        elif value is None:
+            value = ""
+        answers[str(qid).strip()] = str(value).strip()
+    return answers
+
+
+def _answers_csv(path: Path, text: str) -> dict[str, str]:
+    rows = [row for row in csv.reader(io.StringIO(text)) if any(cell.strip() for cell in row)]
+    if not rows or [c.strip().lower() for c in rows[0]] != ["question", "answer"]:
+        found = ",".join(rows[0]) if rows else "an empty file"
+        raise GradingError(f"answers {path}: expected a CSV file whose first line is 'question,answer', got {found!r}")
+    answers = {}
+    for line, row in enumerate(rows[1:], 2):
+        if len(row) != 2:
+            raise GradingError(f"answers {path}: expected two columns (question,answer) on every line, "
+                               f"got {len(row)} on line {line}: {','.join(row)!r}")
+        qid = row[0].strip()
+        if qid in answers:
+            raise GradingError(f"answers {path}: expected each question once, got {qid} twice")
+        answers[qid] = row[1].strip()
+    return answers
+
+
+def _parse(qid: str, kind: str, text: str):
+    if kind == "yesno":
+        if text.lower() not in _YES:
+            raise GradingError(f"answer to {qid}: expected yes or no, got {text!r}")
+        return _YES[text.lower()]
+    if kind == "shape":
+        if not re.fullmatch(r"\(?\s*\d+(\s*[,x×]\s*\d+)*\s*,?\s*\)?", text):
+            raise GradingError(f"answer to {qid}: expected a shape like (5, 3, 8), got {text!r}")
+        return tuple(int(n) for n in re.findall(r"\d+", text))
+    try:
+        value = float(text)
+    except ValueError:
+        raise GradingError(f"answer to {qid}: expected a number, got {text!r}") from None
+    if not math.isfinite(value):
+        raise GradingError(f"answer to {qid}: expected a finite number, got {text!r}")
+    return value
+
+
+def _expected_text(question: dict) -> str:
+    answer = question["answer"]
+    if question["type"] == "yesno":
+        return "yes" if answer else "no"
+    if question["type"] == "shape":
+        return "(" + ", ".join(str(n) for n in answer) + ")"
+    return f"{answer:.6g}" if isinstance(answer, float) else str(answer)
+
+
+def grade(key: dict, answers: dict[str, str], *, answers_name: str = "answers") -> Report:
+    """Mark ``answers`` (question id -> text) against a loaded ``key``."""
+    known = [q["id"] for q in key["questions"]]
+    unknown = [qid for qid in answers if qid not in known]
+    if unknown:
+        raise GradingError(f"{answers_name}: expected question ids {known[0]} ... {known[-1]} of this key, "
+                           f"got unknown id(s) {', '.join(unknown[:5])}")
+    marks = []
+    for question in key["questions"]:
+        qid, kind = question["id"], question["type"]
+        text = answers.get(qid, "")
+        if text == "":
+            marks.append(Mark(qid, False, "", _expected_text(question), question.get("tolerance", 0.0)))
+            continue
+        value = _parse(qid, kind, text)
+        if kind == "number":
+            right = abs(value - float(question["answer"])) <= float(question["tolerance"]) + 1e-12
+        elif kind == "shape":
+            right = value == tuple(question["answer"])
+        elif kind == "integer":
+            right = value == int(question["answer"])
+        else:
+            right = value == bool(question["answer"])
+        marks.append(Mark(qid, bool(right), text, _expected_text(question), question.get("tolerance", 0.0)))
+    return Report(marks)
+
+
+def check(key_path: str | Path, answers_path: str | Path) -> Report:
+    """Grade the answers file ``answers_path`` with the key ``key_path`` (both as the worksheet describes)."""
+    key = load_key(key_path)
+    return grade(key, load_answers(answers_path), answers_name=f"answers {answers_path}")
