@@ -161,6 +161,7 @@ sphinx_gallery_conf["subsection_order"] = [
     "gallery/learning",  # chapters 5-6
     "gallery/gates",     # chapter 7
     "gallery/text",      # chapter 8
+    "gallery/beyond",    # chapter 9 on
 ]
 
 # -- HTML -----------------------------------------------------------------------

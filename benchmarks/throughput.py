@@ -44,8 +44,8 @@ def minchar_params(model: CharModel) -> dict[str, np.ndarray]:
     """
     p = model.params
     return {
-        "Wxh": p["layer0.weight_ih"].copy(), "Whh": p["layer0.weight_hh"].copy(), "Why": p["readout.weight"].copy(),
-        "bh": (p["layer0.bias_ih"] + p["layer0.bias_hh"])[:, None], "by": p["readout.bias"][:, None].copy(),
+        "Wxh": p["rnn.weight_ih_l0"].copy(), "Whh": p["rnn.weight_hh_l0"].copy(), "Why": p["readout.weight"].copy(),
+        "bh": (p["rnn.bias_ih_l0"] + p["rnn.bias_hh_l0"])[:, None], "by": p["readout.bias"][:, None].copy(),
     }
 
 
@@ -123,8 +123,8 @@ def check_minchar_agrees(model: CharModel, ids: np.ndarray) -> float:
     ref_loss, ref, _ = minchar_loss(minchar_params(model), list(ids[:-1]), list(ids[1:]),
                                     np.zeros((model.hidden_size, 1)))
     pairs = [
-        (grads["layer0.weight_ih"], ref["dWxh"]), (grads["layer0.weight_hh"], ref["dWhh"]),
-        (grads["readout.weight"], ref["dWhy"]), (grads["layer0.bias_ih"], ref["dbh"][:, 0]),
+        (grads["rnn.weight_ih_l0"], ref["dWxh"]), (grads["rnn.weight_hh_l0"], ref["dWhh"]),
+        (grads["readout.weight"], ref["dWhy"]), (grads["rnn.bias_ih_l0"], ref["dbh"][:, 0]),
         (grads["readout.bias"], ref["dby"][:, 0]),
     ]
     scale = max(float(np.abs(ours).max()) for ours, _ in pairs)

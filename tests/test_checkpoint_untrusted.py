@@ -239,10 +239,10 @@ def test_zip_bomb_is_refused_before_it_expands(good, tmp_path):
 def test_non_finite_weights_are_refused(value, loader, good, tmp_path):
     arrays, meta = good
     arrays = dict(arrays)
-    weight = arrays["param/layer1.weight_hh"].copy()
+    weight = arrays["param/rnn.weight_hh_l1"].copy()
     weight[2, 3] = value
-    arrays["param/layer1.weight_hh"] = weight
-    refused(write(tmp_path / "r", members_of(arrays, meta)), loader, "layer1.weight_hh", "finite")
+    arrays["param/rnn.weight_hh_l1"] = weight
+    refused(write(tmp_path / "r", members_of(arrays, meta)), loader, "rnn.weight_hh_l1", "finite")
 
 
 @pytest.mark.parametrize("loader", LOADERS.values(), ids=LOADERS.keys())
@@ -255,8 +255,8 @@ def test_wrong_dtype_in_a_header_is_refused(loader, good, tmp_path):
 @pytest.mark.parametrize("loader", LOADERS.values(), ids=LOADERS.keys())
 def test_missing_member_is_refused(loader, good, tmp_path):
     arrays, meta = good
-    arrays = {k: v for k, v in arrays.items() if k != "param/layer0.bias_hh"}
-    refused(write(tmp_path / "r", members_of(arrays, meta)), loader, "layer0.bias_hh")
+    arrays = {k: v for k, v in arrays.items() if k != "param/rnn.bias_hh_l0"}
+    refused(write(tmp_path / "r", members_of(arrays, meta)), loader, "rnn.bias_hh_l0")
 
 
 def test_only_the_needed_members_are_read(good, tmp_path):

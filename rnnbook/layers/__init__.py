@@ -5,6 +5,8 @@
 - :mod:`~rnnbook.layers.reference`: the same cells written for reading, one step at a time;
 - :mod:`~rnnbook.layers.activations`: the fast layers' squashing functions;
 - :mod:`~rnnbook.layers.linear`: the dense layer;
+- :mod:`~rnnbook.layers.attention`: additive and dot-product attention, forward and backward;
+- :mod:`~rnnbook.layers.stacked`: deep and bidirectional layers with torch's names and layouts;
 - :mod:`~rnnbook.layers.registry`: cells by name.
 """
 

@@ -7,7 +7,9 @@ Neural Networks" (2015), built from the book's own layers:
   that occur in the training text), see :class:`rnnbook.data.encoding.Vocabulary`;
 * one or more recurrent layers (any cell of
   :data:`rnnbook.layers.registry.CELLS`) are stacked, each reading the states
-  of the one below, see :class:`CharModel`;
+  of the one below: one :class:`rnnbook.layers.stacked.Stacked` layer, whose
+  parameters carry ``torch.nn.LSTM``'s names (``rnn.weight_ih_l0``, ...), see
+  :class:`CharModel`;
 * a linear read-out turns the top state into one score per character, and the
   loss is the softmax cross-entropy of the true next character, in nats per
   character.  Guessing uniformly costs :math:`\\ln V` for a vocabulary of V.
@@ -19,13 +21,16 @@ using the layers' per-step API (:meth:`CharModel.step`).  Training is
 
 from __future__ import annotations
 
+import re
+
 import numpy as np
 
 from rnnbook._validation import check_choice, check_positive_float, check_positive_int, check_rng
 from rnnbook.data.encoding import Vocabulary, one_hot
 from rnnbook.layers.base import Params, State, attach, join, split
 from rnnbook.layers.linear import init_linear, linear, linear_backward
-from rnnbook.layers.registry import CELLS, make_cell
+from rnnbook.layers.registry import CELLS
+from rnnbook.layers.stacked import Stacked, StackedTrace
 from rnnbook.training.losses import cross_entropy, exp_normalize
 
 
@@ -51,9 +56,15 @@ class CharModel:
     Attributes
     ----------
     params : dict of str to numpy.ndarray
-        ``layer{k}.weight_ih``, ``layer{k}.weight_hh``, ``layer{k}.bias_ih``,
-        ``layer{k}.bias_hh`` for every layer k (torch's shapes for the cell),
-        and ``readout.weight`` (V, H), ``readout.bias`` (V,).
+        ``rnn.weight_ih_l{k}``, ``rnn.weight_hh_l{k}``, ``rnn.bias_ih_l{k}``,
+        ``rnn.bias_hh_l{k}`` for every layer k (torch's names and shapes: the
+        ``rnn.*`` entries, without the prefix, are a ``state_dict`` of
+        ``torch.nn.RNN/LSTM/GRU(V, H, num_layers=layers)``), and
+        ``readout.weight`` (V, H), ``readout.bias`` (V,).
+    rnn : Stacked
+        The recurrent layers, one :class:`~rnnbook.layers.stacked.Stacked`.
+    layers : list of RecurrentLayer
+        Its single layers, layer 0 first (``rnn.cells``).
     """
 
     def __init__(
@@ -72,16 +83,20 @@ class CharModel:
         self.n_layers = check_positive_int(layers, "layers")
         rng = check_rng(rng)
         self.dtype = np.dtype(dtype)
-        self.layers = []
+        self.rnn = Stacked(cell, vocab_size, hidden_size, self.n_layers, rng=rng, dtype=self.dtype)
+        self.layers = self.rnn.cells
         self.params: Params = {}
-        for k in range(self.n_layers):
-            layer = make_cell(cell, vocab_size if k == 0 else hidden_size, hidden_size, rng=rng, dtype=self.dtype)
-            self.layers.append(layer)
-            attach(self.params, f"layer{k}", layer)
+        attach(self.params, "rnn", self.rnn)
         self.params |= join("readout", init_linear(hidden_size, vocab_size, rng=rng, dtype=self.dtype))
 
     def load_params(self, params: Params) -> None:
-        """Copy ``params`` (same names, shapes and dtype) into the model's arrays."""
+        """Copy ``params`` (same names, shapes and dtype) into the model's arrays.
+
+        Names of the layout before :class:`~rnnbook.layers.stacked.Stacked`
+        (``layer{k}.weight_ih``) are read as their torch names
+        (``rnn.weight_ih_l{k}``), so old checkpoints still load.
+        """
+        params = {legacy_name(k): v for k, v in params.items()}
         if set(params) != set(self.params):
             raise ValueError(
                 f"params must have the names {sorted(self.params)}, got {sorted(params)}"
@@ -123,18 +138,15 @@ class CharModel:
             Every layer's last state, to continue from.
         """
         x = one_hot(self.check_ids(ids), self.vocab_size, self.dtype)
-        if state0 is None:
-            state0 = [None] * self.n_layers
-        all_states, traces, final = [], [], []
-        for k, (layer, s0) in enumerate(zip(self.layers, state0, strict=True)):
-            # The characters are checked above; the states of the layer below need no check.
-            states, trace = layer.forward(x, s0) if k == 0 else layer.run(x, s0)
-            all_states.append(states)
-            traces.append(trace)
-            final.append(layer.final_state(trace))
-            x = states
-        logits = linear(split(self.params, "readout"), x)
-        return logits, all_states, traces, final
+        if state0 is not None:
+            if not isinstance(state0, list | tuple) or len(state0) != self.n_layers:
+                raise ValueError(f"state0 must be a list of {self.n_layers} layer states, got {type(state0).__name__}")
+            state0 = [layer.check_state(s, x.shape[1]) for layer, s in zip(self.layers, state0, strict=True)]
+            state0 = self.rnn.stack_states(state0)
+        top, trace = self.rnn.run(x, state0)
+        final = self.rnn.unstack_state(self.rnn.final_state(trace))
+        logits = linear(split(self.params, "readout"), top)
+        return logits, trace.outputs, trace.traces, final
 
     def logits(self, ids: np.ndarray, state0: list[State] | None = None) -> np.ndarray:
         """Scores (T, B, V) for the character after each of ``ids`` (T, B)."""
@@ -162,11 +174,8 @@ class CharModel:
         loss, dlogits = cross_entropy(logits, targets)
         readout = split(self.params, "readout")
         grads_out, dtop = linear_backward(readout, all_states[-1], dlogits)
-        grads = join("readout", grads_out)
-        for k in range(self.n_layers - 1, -1, -1):
-            layer_grads, dtop, _ = self.layers[k].backprop(traces[k], dtop)
-            grads |= join(f"layer{k}", layer_grads)
-        return loss, grads, final
+        grads_rnn, _, _ = self.rnn.backprop(StackedTrace(traces=list(traces), outputs=list(all_states)), dtop)
+        return loss, join("rnn", grads_rnn) | join("readout", grads_out), final
 
     def probabilities(self, ids: np.ndarray, temperature: float = 1.0) -> np.ndarray:
         """Next-character probabilities (T, B, V) after each of ``ids`` (T, B), from a zero state."""
@@ -184,14 +193,19 @@ class CharModel:
         state : list of states, one per layer, optional
             Zeros when omitted.
         """
-        if state is None:
-            state = [layer.init_state(len(ids)) for layer in self.layers]
-        x = one_hot(ids, self.vocab_size, self.dtype)
-        new_state = []
-        for layer, s in zip(self.layers, state, strict=True):
-            x, s = layer.step(x, s)
-            new_state.append(s)
-        return linear(split(self.params, "readout"), x), new_state
+        stacked = self.rnn.init_state(len(ids)) if state is None else self.rnn.stack_states(state)
+        h, stacked = self.rnn.step(one_hot(ids, self.vocab_size, self.dtype), stacked)
+        return linear(split(self.params, "readout"), h), self.rnn.unstack_state(stacked)
+
+
+def legacy_name(name: str) -> str:
+    """A parameter name of the layout before the stacked layer, ``layer{k}.weight_ih``, as ``rnn.weight_ih_l{k}``.
+
+    Other names are returned as they are.
+    """
+    match = re.fullmatch(r"layer(\d+)\.(weight_ih|weight_hh|bias_ih|bias_hh)", name)
+    return f"rnn.{match[2]}_l{match[1]}" if match else name
+
 
 
 # ---------------------------------------------------------------------------

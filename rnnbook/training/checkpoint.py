@@ -32,6 +32,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import secrets
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -292,11 +293,22 @@ def _read(directory: str | Path, n_ids: int | None = None) -> tuple[dict[str, np
         if n_ids is not None:
             t = meta["trainer"]
             streams = max(1, streams_for(n_ids, t["seq_len"], t["batch_size"]))
+        members = set(zf.namelist())
         arrays = {
-            name: read_array(zf, path, name, shape, dtype)
+            name: read_array(zf, path, _member(name, members), shape, dtype)
             for name, (shape, dtype) in _expected(meta, streams).items()
         }
     return arrays, meta
+
+
+def _member(name: str, members: set[str]) -> str:
+    """The member that holds array ``name``: itself, or in a checkpoint written before the
+    stacked layer, its old name (``param/layer0.weight_ih`` for ``param/rnn.weight_ih_l0``,
+    and the same inside ``optim/``)."""
+    if name + ".npy" in members:
+        return name
+    old = re.sub(r"(^|/)rnn\.(weight_ih|weight_hh|bias_ih|bias_hh)_l(\d+)(/|$)", r"\1layer\3.\2\4", name)
+    return old if old + ".npy" in members else name
 
 
 def _build(arrays: dict[str, np.ndarray], meta: dict) -> tuple[CharModel, Vocabulary]:

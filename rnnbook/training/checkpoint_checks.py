@@ -262,9 +262,9 @@ def param_shapes(meta: dict) -> dict[str, tuple[int, ...]]:
     hidden, vocab = meta["hidden_size"], meta["vocab_size"]
     shapes = {}
     for k in range(meta["layers"]):
-        shapes |= {
-            f"layer{k}.weight_ih": (rows, vocab if k == 0 else hidden), f"layer{k}.weight_hh": (rows, hidden),
-            f"layer{k}.bias_ih": (rows,), f"layer{k}.bias_hh": (rows,),
+        shapes |= {  # torch's names, as the model's stacked layer keeps them
+            f"rnn.weight_ih_l{k}": (rows, vocab if k == 0 else hidden), f"rnn.weight_hh_l{k}": (rows, hidden),
+            f"rnn.bias_ih_l{k}": (rows,), f"rnn.bias_hh_l{k}": (rows,),
         }
     return shapes | {"readout.weight": (vocab, hidden), "readout.bias": (vocab,)}
 

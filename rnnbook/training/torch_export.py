@@ -23,10 +23,8 @@ from rnnbook.training.checkpoint import load_model
 
 def torch_state_dict(model: CharModel) -> dict[str, np.ndarray]:
     """The model's weights under ``torch.nn.RNN/LSTM/GRU`` (``rnn.*``) and ``torch.nn.Linear`` (``decoder.*``) names."""
-    state = {}
-    for k in range(model.n_layers):
-        for name in ("weight_ih", "weight_hh", "bias_ih", "bias_hh"):
-            state[f"rnn.{name}_l{k}"] = model.params[f"layer{k}.{name}"]
+    # The model's recurrent weights already carry torch's names: a copy, no renaming.
+    state = {name: value for name, value in model.params.items() if name.startswith("rnn.")}
     state["decoder.weight"] = model.params["readout.weight"]
     state["decoder.bias"] = model.params["readout.bias"]
     return state
