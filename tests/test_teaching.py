@@ -185,6 +185,15 @@ def test_softmax_temperature_matches_torch(torch):
         close(d.parts, p.tolist())
 
 
+def test_kind_attention_weights():
+    for d in drafts("attention_weights"):
+        s, q = np.array(d.given["s"]), np.array(d.given["d"])
+        e = [math.exp(sum(si * qi for si, qi in zip(row, q, strict=True))) for row in s]  # e_t = d . s_t
+        a = [v / sum(e) for v in e]
+        context = [sum(a[t] * s[t][j] for t in range(3)) for j in range(2)]
+        close(d.parts, a + context)
+
+
 def test_kind_uniform_loss():
     for d in drafts("uniform_loss"):
         close(d.parts, [math.log(d.given["V"]), -math.log(d.given["p"])])

@@ -16,6 +16,7 @@ import numpy as np
 from rnnbook.analysis.gradients import pascanu_bound, truncated_backprop_through_time
 from rnnbook.analysis.trace import chain_parameter_count, count_parameters, trace_states
 from rnnbook.layers import lstm
+from rnnbook.layers.attention import attend
 from rnnbook.layers.registry import CELLS, make_cell
 from rnnbook.layers.rnn import backprop_through_time, unroll
 from rnnbook.models.classifiers import SequenceClassifier
@@ -357,6 +358,31 @@ def bptt_gradient(rng: np.random.Generator) -> Draft:
     return Draft("Backpropagation through time by hand", text, given, parts, steps)
 
 
+def attention_weights(rng: np.random.Generator) -> Draft:
+    """Dot-product attention by hand: three encoder states, one decoder state, weights and context."""
+    keys = tenths(rng, -1, 1, (3, 2))  # s_1, s_2, s_3, two units each
+    query = tenths(rng, -1, 1, 2)  # the decoder state d
+    context, cache = attend({}, query[None, :], keys[:, None, :], None, score="dot")  # the package's look back
+    weights, context = cache.weights[:, 0], context[0]
+    rows = ", ".join(f"${seq(k)}$" for k in keys)
+    text = (
+        f"An encoder has read three tokens and left the states {rows} (call them $s_t$, in that order). "
+        "The decoder's state is "
+        f"$d = {seq(query)}$. With the dot score $e_t = d \\cdot s_t$, the weights "
+        "$a_t = \\exp(e_t) / \\sum_k \\exp(e_k)$ and the context $c = \\sum_t a_t s_t$, compute the three "
+        "weights and the two numbers of the context."
+    )
+    parts = [Part(f"$a_{t + 1}$", float(a), tol_abs=0.005) for t, a in enumerate(weights)]
+    parts += [Part(f"context, unit {j + 1}", float(c), tol_abs=0.01) for j, c in enumerate(context)]
+    scores = keys @ query
+    steps = [
+        f"Scores $e = {seq(scores)}$; $\\exp(e) = {seq(np.exp(scores))}$, which sum to {num(np.exp(scores).sum())}.",
+        f"Weights $a = {seq(weights)}$ (they sum to 1).",
+        f"Context $c = a_1 s_1 + a_2 s_2 + a_3 s_3 = {seq(context)}$.",
+    ]
+    return Draft("Attention weights by hand", text, {"s": as_given(keys), "d": as_given(query)}, parts, steps)
+
+
 #: Problem kind -> generator.
 KINDS = {
     "state_trace": state_trace,
@@ -370,4 +396,5 @@ KINDS = {
     "four_shapes": four_shapes,
     "tbptt_chunks": tbptt_chunks,
     "bptt_gradient": bptt_gradient,
+    "attention_weights": attention_weights,
 }

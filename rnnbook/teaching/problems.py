@@ -32,6 +32,8 @@ CHAPTERS: dict[str, tuple[str, ...]] = {
     "encoder-decoder": ("four_shapes", "softmax_temperature", "clipping"),
     "gates": ("lstm_step", "gated_parameter_count", "gradient_factor"),
     "char-model": ("softmax_temperature", "uniform_loss", "parameter_count"),
+    "attention": ("attention_weights", "softmax_temperature", "four_shapes"),
+    "to-pytorch": ("gated_parameter_count", "lstm_step", "uniform_loss"),
 }
 
 #: Problem kind -> its generator, a function of a numpy Generator returning a :class:`generators.Draft`.
