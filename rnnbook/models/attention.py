@@ -23,7 +23,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from rnnbook._validation import check_labels, check_positive_int, check_rng
+from rnnbook._validation import check_positive_int, check_rng
 from rnnbook.data.encoding import one_hot
 from rnnbook.layers.attention import (
     attend,
@@ -36,7 +36,7 @@ from rnnbook.layers.attention import (
 from rnnbook.layers.base import Params, State, attach, join, split
 from rnnbook.layers.linear import init_linear, linear, linear_backward
 from rnnbook.layers.registry import make_cell
-from rnnbook.models.seq2seq import masked_cross_entropy
+from rnnbook.models.seq2seq import check_specials, check_targets, masked_cross_entropy
 
 
 class AttentionTranslator:
@@ -85,12 +85,7 @@ class AttentionTranslator:
         rng = check_rng(rng)
         self.vocab_size = check_positive_int(vocab_size, "vocab_size")
         hidden_size = check_positive_int(hidden_size, "hidden_size")
-        for value, name in ((bos, "bos"), (pad, "pad")):
-            if isinstance(value, bool) or not isinstance(value, int | np.integer) or not 0 <= value < vocab_size:
-                raise ValueError(f"{name} must be a token index in [0, {vocab_size}), got {value!r}")
-        if bos == pad:
-            raise ValueError(f"bos and pad must be different tokens, got {bos} for both")
-        self.bos, self.pad = int(bos), int(pad)
+        self.bos, self.pad = check_specials(bos, pad, self.vocab_size)
         self.score = check_score(score)
         self.encoder = make_cell(cell, input_size, hidden_size, rng=rng, dtype=np.dtype(dtype))
         self.decoder = make_cell(cell, vocab_size + hidden_size, hidden_size, rng=rng, dtype=np.dtype(dtype))
@@ -114,7 +109,7 @@ class AttentionTranslator:
         return one_hot(token, self.vocab_size, self.decoder.dtype)
 
     def _check_targets(self, targets: np.ndarray, batch: int) -> np.ndarray:
-        return check_labels(targets, "targets", shape=(None, batch), n_classes=self.vocab_size)
+        return check_targets(targets, batch, self.vocab_size)
 
     def logits(self, source: np.ndarray, targets: np.ndarray) -> np.ndarray:
         """Teacher-forced scores (T', B, V) for a source (T, B, I) and targets (T', B)."""

@@ -124,10 +124,7 @@ class _Decoder:
     pad: int
 
     def _check_targets(self, targets: np.ndarray, batch: int) -> np.ndarray:
-        targets = check_labels(targets, "targets", shape=(None, batch), n_classes=self.vocab_size)
-        if len(targets) == 0:
-            raise ValueError(f"targets must have at least one step, got shape {targets.shape}")
-        return targets
+        return check_targets(targets, batch, self.vocab_size)
 
     def _teacher_inputs(self, targets: np.ndarray, context: np.ndarray | None) -> np.ndarray:
         """The decoder's inputs, (T, B, V) or (T, B, V + H): ``<s>`` then the targets shifted one step
@@ -222,7 +219,7 @@ class Captioner(_Decoder):
     ) -> None:
         rng = check_rng(rng)
         self.vocab_size = check_positive_int(vocab_size, "vocab_size")
-        self.bos, self.pad = _check_specials(bos, pad, self.vocab_size)
+        self.bos, self.pad = check_specials(bos, pad, self.vocab_size)
         self.decoder = make_cell(cell, vocab_size, hidden_size, rng=rng, dtype=np.dtype(dtype))
         self.params: Params = join("image", init_linear(n_pixels, hidden_size, rng=rng, dtype=dtype))
         attach(self.params, "decoder", self.decoder)
@@ -310,7 +307,7 @@ class Translator(_Decoder):
         rng = check_rng(rng)
         self.vocab_size = check_positive_int(vocab_size, "vocab_size")
         hidden_size = check_positive_int(hidden_size, "hidden_size")
-        self.bos, self.pad = _check_specials(bos, pad, self.vocab_size)
+        self.bos, self.pad = check_specials(bos, pad, self.vocab_size)
         if not isinstance(feed_context, bool):
             raise TypeError(f"feed_context must be True or False, got {feed_context!r}")
         self.feed_context = feed_context
@@ -415,7 +412,16 @@ class SequenceTagger(RecurrentReadout):
         return loss, self.backward(saved, dlogits)
 
 
-def _check_specials(bos: int, pad: int, vocab_size: int) -> tuple[int, int]:
+def check_targets(targets: object, batch: int, vocab_size: int) -> np.ndarray:
+    """Target tokens (T', B) with T' >= 1, each in [0, vocab_size), for a batch of ``batch``."""
+    targets = check_labels(targets, "targets", shape=(None, batch), n_classes=vocab_size)
+    if len(targets) == 0:
+        raise ValueError(f"targets must have at least one step, got shape {targets.shape}")
+    return targets
+
+
+def check_specials(bos: int, pad: int, vocab_size: int) -> tuple[int, int]:
+    """The start and padding tokens, checked: two different indices in [0, vocab_size)."""
     for value, name in ((bos, "bos"), (pad, "pad")):
         if isinstance(value, bool) or not isinstance(value, int | np.integer) or not 0 <= value < vocab_size:
             raise ValueError(f"{name} must be a token index in [0, {vocab_size}), got {value!r}")
