@@ -249,7 +249,7 @@ def truncated_backprop_through_time(
     """
     check_params(params)
     if not isinstance(trace, Trace):
-        raise TypeError(f"trace must be the Trace returned by rnnbook.rnn.unroll, got {type(trace).__name__}")
+        raise TypeError(f"trace must be the Trace returned by rnnbook.layers.rnn.unroll, got {type(trace).__name__}")
     window = check_positive_int(window, "window")
     states = trace.states
     dstates = check_array(dstates, "dstates", ndim=3, shape=states.shape, dtype=states.dtype)
