@@ -83,6 +83,7 @@ def marked_prose(source: str) -> str:
 
     source = re.sub(r"^(:{3,})\{admonition\} Overview\n.*?^\1\s*$", "", source, count=1, flags=re.S | re.M)
     prose = prose_of(re.sub(r"\{term\}`([^`]*)`", mark, source))
+    prose = re.sub(r"^\([\w-]+\)=\s*$", "", prose, flags=re.M)  # target labels such as (gates)= name, they do not use
     return re.sub(r"^#+ .*$", "", prose, flags=re.M)  # headings
 
 
