@@ -51,12 +51,13 @@ def first_symbol(
     length : int
         T, the number of steps (at least 2).
     n_symbols : int
-        K, the size of the alphabet (at least 2).
+        V, the size of the alphabet (at least 2).
     rng : numpy.random.Generator or int
+        The source of randomness (or a seed for one).
 
     Returns
     -------
-    x : numpy.ndarray, shape (T, B, K)
+    x : numpy.ndarray, shape (T, B, V)
         One-hot symbols.
     y : numpy.ndarray of int, shape (B,)
         The first symbol of each sequence.
