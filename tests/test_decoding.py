@@ -73,3 +73,17 @@ def test_bad_arguments_are_refused(rng):
         beam_search(model, rng.normal(size=(5, 2, 4)), 3, 0)
     with pytest.raises(TypeError, match="Translator or an AttentionTranslator"):
         beam_search(object(), rng.normal(size=(5, 2, 4)), 3, 2)
+
+
+@pytest.mark.parametrize("model", _models(), ids=["lstm", "start-only", "attention"])
+def test_with_an_end_token_the_score_stops_at_the_first_end(model, rng):
+    # the attention chapter scores decoded dates this way: tokens after the first end token count nothing
+    source = rng.normal(size=(5, 30, 4)) * 3
+    beamed, score = beam_search(model, source, 6, 3, eos=2)
+    logits = model.logits(source, beamed)
+    shifted = logits - logits.max(axis=-1, keepdims=True)
+    log_p = shifted - np.log(np.exp(shifted).sum(axis=-1, keepdims=True))
+    picked = np.take_along_axis(log_p, beamed[..., None], axis=-1)[..., 0]  # (6, 30)
+    after_end = np.cumsum(beamed == 2, axis=0) - (beamed == 2) > 0
+    assert after_end.any(), "no hypothesis ended early: the test would not test the end token"
+    np.testing.assert_allclose(score, np.where(after_end, 0.0, picked).sum(axis=0), rtol=1e-10)

@@ -10,7 +10,8 @@ so at every word it also knows everything *after* it.
 
 We train both taggers on two tasks: the chapter's (the tag depends on the
 words before), and its mirror image (a word is tagged when a "not" *after* it,
-in the same clause, points back at it). (Chapter: :ref:`four-shapes`; the
+in the same clause, points back at it). (Chapters: :ref:`four-shapes` and
+:ref:`looking-back`; the
 stacked layer is :class:`rnnbook.layers.stacked.Stacked`.)
 """
 
