@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from rnnbook.models.attention import AttentionTranslator
-from rnnbook.models.decoding import beam_search
+from rnnbook.models.decoding import beam_search, sample_outputs, sequence_log_likelihood
 from rnnbook.models.seq2seq import Translator
 
 
@@ -87,3 +87,30 @@ def test_with_an_end_token_the_score_stops_at_the_first_end(model, rng):
     after_end = np.cumsum(beamed == 2, axis=0) - (beamed == 2) > 0
     assert after_end.any(), "no hypothesis ended early: the test would not test the end token"
     np.testing.assert_allclose(score, np.where(after_end, 0.0, picked).sum(axis=0), rtol=1e-10)
+
+
+
+def test_sampling_at_a_tiny_temperature_is_greedy():
+    rng = np.random.default_rng(0)
+    model = Translator(4, 6, 7, rng=1)
+    source = rng.normal(size=(5, 3, 4))
+    assert np.array_equal(sample_outputs(model, source, 6, 1e-6, np.random.default_rng(2)), model.generate(source, 6))
+
+
+def test_log_likelihood_sums_log_probabilities_up_to_the_first_end_token():
+    rng = np.random.default_rng(0)
+    model = Translator(4, 6, 7, rng=1)
+    source = rng.normal(size=(5, 3, 4))
+    outputs = np.array([[3, 4, 5], [2, 2, 6], [5, 2, 2], [6, 6, 2], [4, 3, 3], [3, 5, 4]])
+    z = model.logits(source, outputs)  # teacher-forced scores (T', N, V)
+    log_p = z - z.max(axis=-1, keepdims=True)
+    log_p -= np.log(np.exp(log_p).sum(axis=-1, keepdims=True))
+    expected = []
+    for n in range(outputs.shape[1]):
+        total = 0.0
+        for j in range(outputs.shape[0]):
+            total += log_p[j, n, outputs[j, n]]
+            if outputs[j, n] == 2:  # the end token counts, nothing after it
+                break
+        expected.append(total)
+    np.testing.assert_allclose(sequence_log_likelihood(model, source, outputs), expected, rtol=1e-10)

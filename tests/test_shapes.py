@@ -31,12 +31,12 @@ from rnnbook.data.datasets import (
 from rnnbook.data.encoding import Vocabulary
 from rnnbook.models.seq2seq import (
     Captioner,
-    SequenceTagger,
     Translator,
     masked_cross_entropy,
     sequence_accuracy,
     token_accuracy,
 )
+from rnnbook.models.tagger import SequenceTagger
 
 # --------------------------------------------------------------------------- data
 

@@ -6,7 +6,9 @@ import numpy as np
 import pytest
 
 from rnnbook.analysis.gradcheck import check_gradients, numerical_gradient, relative_error
+from rnnbook.data.datasets import mirrored_negation_tags, negation_tags
 from rnnbook.layers.stacked import Stacked
+from rnnbook.models.tagger import StackedTagger
 
 T, B, I, H = 5, 3, 4, 3  # noqa: E741 (I is the book's input size)
 CELLS = ["rnn", "lstm", "gru"]
@@ -222,3 +224,19 @@ def test_a_checkpoint_with_the_old_layer_names_still_loads_and_resumes(tmp_path)
         np.testing.assert_array_equal(resumed.model.params[name], value)
     assert resumed.optimizer.state.keys() == trainer.optimizer.state.keys()
     np.testing.assert_array_equal(resumed.train_step(), trainer.train_step())
+
+
+def test_stacked_tagger_gradients_and_mirrored_tags():
+    # a "not" after a word negates it in the mirrored task, exactly as one before it does in the plain one
+    sentence = ["good", "not", "but", "fun"]
+    assert mirrored_negation_tags([sentence], length=5)[:, 0].tolist() == (
+        [0] + negation_tags([sentence[::-1]])[:, 0][::-1].tolist()
+    )
+    rng = np.random.default_rng(0)
+    tagger = StackedTagger(5, 3, 3, bidirectional=True, rng=1)
+    x, tags = rng.normal(size=(4, 2, 5)), np.array([[1, 2], [2, 1], [0, 1], [1, 1]])
+    _, grads = tagger.loss_and_grads(x, tags)
+    errors = check_gradients(lambda: tagger.loss_and_grads(x, tags)[0], tagger.params, grads)
+    assert max(errors.values()) < 1e-6, errors
+    with pytest.raises(TypeError, match="bidirectional"):
+        StackedTagger(5, 3, 3, bidirectional="yes", rng=1)

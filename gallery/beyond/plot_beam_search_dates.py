@@ -22,8 +22,7 @@ import numpy as np
 
 from rnnbook import Adam, fit
 from rnnbook.data.datasets import date_tokens, date_vocabularies, dates
-from rnnbook.models.charmodel import tempered
-from rnnbook.models.decoding import beam_search
+from rnnbook.models.decoding import beam_search, sample_outputs
 from rnnbook.models.seq2seq import Translator, sequence_accuracy
 
 said, iso = date_vocabularies()
@@ -40,15 +39,6 @@ y_train, y_test = iso.encode(iso_train), iso.encode(iso_test)
 
 
 
-def sample_dates(model, source, length, temperature, rng):
-    """Draw each token from the tempered softmax; token j only depends on tokens before it."""
-    out = np.zeros((length, source.shape[1]), dtype=np.int64)
-    for j in range(length):
-        p = tempered(model.logits(source, out)[j], temperature)  # (N, V)
-        out[j] = np.minimum((p.cumsum(axis=1) < rng.random((len(p), 1))).sum(axis=1), p.shape[1] - 1)
-    return out
-
-
 beams = [1, 2, 3, 5, 10]
 taus = [0.5, 1.0]
 exact, sampled = {}, {}
@@ -59,7 +49,7 @@ for name, feed_context in [("context at every step", True), ("context only at th
         fit(model, x_train, y_train, Adam(lr=0.003), epochs=12, batch_size=50, rng=seed, max_norm=5.0)
         exact[name].append([sequence_accuracy(beam_search(model, x_test, 11, k)[0], y_test) for k in beams])
         draw = np.random.default_rng(seed)
-        sampled[name].append([sequence_accuracy(sample_dates(model, x_test, 11, tau, draw), y_test) for tau in taus])
+        sampled[name].append([sequence_accuracy(sample_outputs(model, x_test, 11, tau, draw), y_test) for tau in taus])
     exact[name], sampled[name] = np.array(exact[name]), np.array(sampled[name])  # (runs, beams), (runs, taus)
     print(name)
     for k, column in zip(beams, exact[name].T, strict=True):

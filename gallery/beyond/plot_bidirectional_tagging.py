@@ -26,33 +26,8 @@ import matplotlib.pyplot as plt
 import numpy as np
 
 from rnnbook import Adam, fit
-from rnnbook.data.datasets import TAGS, negation_tags, sentiment_sentences, sentiment_vocabulary
-from rnnbook.layers.base import attach, join, split
-from rnnbook.layers.linear import init_linear, linear, linear_backward
-from rnnbook.layers.stacked import Stacked
-from rnnbook.models.seq2seq import masked_cross_entropy
-
-
-class Tagger:
-    """One tag per word, read out of a one- or two-directional recurrent layer."""
-
-    def __init__(self, n_words, hidden, n_tags, bidirectional, rng):
-        self.rnn = Stacked("rnn", n_words, hidden, 1, bidirectional, rng=rng)
-        self.params = {}
-        attach(self.params, "rnn", self.rnn)
-        self.params |= join("readout", init_linear(self.rnn.output_size, n_tags, rng=rng))
-
-    def logits(self, x):
-        return linear(split(self.params, "readout"), self.rnn.forward(x)[0])
-
-    def loss_and_grads(self, x, tags):
-        out, trace = self.rnn.forward(x)
-        readout = split(self.params, "readout")
-        loss, dlogits = masked_cross_entropy(linear(readout, out), tags, pad=0)
-        grads_out, dout = linear_backward(readout, out, dlogits)
-        grads_rnn, _, _ = self.rnn.backward(trace, dout)
-        return loss, join("rnn", grads_rnn) | join("readout", grads_out)
-
+from rnnbook.data.datasets import TAGS, mirrored_negation_tags, negation_tags, sentiment_sentences, sentiment_vocabulary
+from rnnbook.models.tagger import StackedTagger
 
 # %%
 # The data, and the mirrored task
@@ -66,17 +41,12 @@ x_train = words.one_hot(words.encode(reviews_train, length=12, end=False, pad_at
 x_test = words.one_hot(words.encode(reviews_test, length=12, end=False, pad_at="start"))
 
 
-def mirrored_tags(reviews, length=12):
-    out = np.zeros((length, len(reviews)), dtype=np.int64)
-    for j, review in enumerate(reviews):
-        backwards = negation_tags([review[::-1]])[:, 0]  # (len(review),)
-        out[length - len(review) :, j] = backwards[::-1]
-    return out
-
-
 tasks = {
     '"not" before the word': (negation_tags(reviews_train, length=12), negation_tags(reviews_test, length=12)),
-    '"not" after the word': (mirrored_tags(reviews_train), mirrored_tags(reviews_test)),
+    '"not" after the word': (
+        mirrored_negation_tags(reviews_train, length=12),
+        mirrored_negation_tags(reviews_test, length=12),
+    ),
 }
 
 # %%
@@ -90,7 +60,7 @@ for task, (tags_train, tags_test) in tasks.items():
     for bidirectional in (False, True):
         found = []
         for seed in range(3):
-            tagger = Tagger(len(words), 16, len(TAGS), bidirectional, rng=seed)
+            tagger = StackedTagger(len(words), 16, len(TAGS), bidirectional=bidirectional, rng=seed)
             fit(tagger, x_train, tags_train, Adam(lr=0.01), epochs=6, batch_size=50, rng=seed)
             predicted = tagger.logits(x_test).argmax(axis=-1)
             found.append(float(np.mean(predicted[tags_test == negated] == negated)))

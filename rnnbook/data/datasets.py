@@ -258,6 +258,32 @@ def negation_tags(sentences: Sequence[Sequence[str]], *, length: int | None = No
     return out
 
 
+def mirrored_negation_tags(sentences: Sequence[Sequence[str]], *, length: int) -> np.ndarray:
+    """The negation task turned round: a word is "negated" when a "not" AFTER it applies to it.
+
+    The tags of each sentence read backwards (:func:`negation_tags`), turned
+    round again, so that a tagger reading left to right cannot know a word's tag
+    when it reads the word.
+
+    Parameters
+    ----------
+    sentences : sequence of N sequences of str
+    length : int
+        T, the padded length (padding at the start).
+
+    Returns
+    -------
+    numpy.ndarray of int64, shape (T, N)
+    """
+    length = check_positive_int(length, "length")
+    out = np.zeros((length, len(sentences)), dtype=np.int64)
+    for j, sentence in enumerate(sentences):
+        if len(sentence) > length:
+            raise ValueError(f"length={length} is too short: sentence {j} has {len(sentence)} words")
+        out[length - len(sentence) :, j] = negation_tags([list(sentence)[::-1]])[:, 0][::-1]
+    return out
+
+
 MONTHS = (
     "january", "february", "march", "april", "may", "june",
     "july", "august", "september", "october", "november", "december",

@@ -7,9 +7,10 @@ where each array lives (``"rnn.weight_hh"``, ``"readout.weight"``), and offers
 
 - :mod:`~rnnbook.models.classifiers`: one-to-one and many-to-one classifiers;
 - :mod:`~rnnbook.models.regressor`: many-to-one regression (the adding problem);
-- :mod:`~rnnbook.models.seq2seq`: models that write a sequence (captioner, translator, tagger);
+- :mod:`~rnnbook.models.seq2seq`: models that write a sequence (captioner, translator);
+- :mod:`~rnnbook.models.tagger`: one tag per step, read one way or both ways;
 - :mod:`~rnnbook.models.attention`: the translator with attention;
-- :mod:`~rnnbook.models.decoding`: beam search for the translators;
+- :mod:`~rnnbook.models.decoding`: beam search, sampling and the likelihood of outputs, for the translators;
 - :mod:`~rnnbook.models.charmodel`: the character-level language model and sampling;
 - :mod:`~rnnbook.models.ngram`: the counting n-gram baseline for it.
 """

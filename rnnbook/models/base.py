@@ -15,7 +15,7 @@ class RecurrentReadout:
 
     The many-to-one models (:class:`~rnnbook.models.classifiers.SequenceClassifier`,
     :class:`~rnnbook.models.regressor.SequenceRegressor`) read the final state;
-    the aligned many-to-many :class:`~rnnbook.models.seq2seq.SequenceTagger`
+    the aligned many-to-many :class:`~rnnbook.models.tagger.SequenceTagger`
     reads every state.
 
     Parameters

@@ -20,6 +20,7 @@ from rnnbook.layers.attention import attend
 from rnnbook.layers.base import RecurrentLayer, State, split
 from rnnbook.layers.linear import linear
 from rnnbook.models.attention import AttentionTranslator
+from rnnbook.models.charmodel import tempered
 from rnnbook.models.seq2seq import Translator
 
 
@@ -116,3 +117,53 @@ def beam_search(
         state = _gather(model.decoder, state, parents)
         done = done[parents] | (tokens == eos) if eos is not None else done
     return history[:, ::beam], scores[:, 0]
+
+
+def sequence_log_likelihood(model, source: np.ndarray, outputs: np.ndarray, eos: int = 2) -> np.ndarray:
+    """How likely a translator finds given outputs: summed log-probability up to each first end token.
+
+    Parameters
+    ----------
+    model : Translator or AttentionTranslator
+    source : numpy.ndarray, shape (T, N, I)
+    outputs : numpy.ndarray of int, shape (T', N)
+        Token indices; what follows a row's first ``eos`` does not count.
+    eos : int, default 2
+
+    Returns
+    -------
+    numpy.ndarray, shape (N,)
+        Teacher-forced: the log-probability of each token given the tokens before it.
+    """
+    log_p = np.log(tempered(model.logits(source, outputs), 1.0))  # (T', N, V)
+    picked = np.take_along_axis(log_p, outputs[..., None], axis=-1)[..., 0]  # (T', N)
+    after_end = np.cumsum(outputs == eos, axis=0) - (outputs == eos) > 0
+    return np.where(after_end, 0.0, picked).sum(axis=0)
+
+
+def sample_outputs(
+    model, source: np.ndarray, length: int, temperature: float, rng: np.random.Generator
+) -> np.ndarray:
+    """Write outputs by drawing each token from the tempered softmax of the translator's scores.
+
+    Parameters
+    ----------
+    model : Translator or AttentionTranslator
+    source : numpy.ndarray, shape (T, N, I)
+    length : int
+        T', the tokens written per output.
+    temperature : float
+        tau > 0: below 1 sharper, above 1 flatter than the model's own distribution.
+    rng : numpy.random.Generator
+
+    Returns
+    -------
+    numpy.ndarray of int64, shape (T', N)
+        Token j depends only on the tokens before it (the scores at step j are teacher-forced on them).
+    """
+    length = check_positive_int(length, "length")
+    out = np.zeros((length, source.shape[1]), dtype=np.int64)
+    for j in range(length):
+        p = tempered(model.logits(source, out)[j], temperature)  # (N, V)
+        out[j] = np.minimum((p.cumsum(axis=1) < rng.random((len(p), 1))).sum(axis=1), p.shape[1] - 1)
+    return out

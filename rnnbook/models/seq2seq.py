@@ -35,7 +35,6 @@ from rnnbook.data.encoding import one_hot
 from rnnbook.layers.base import Params, State, attach, join, split
 from rnnbook.layers.linear import init_linear, linear, linear_backward
 from rnnbook.layers.registry import make_cell
-from rnnbook.models.base import RecurrentReadout
 from rnnbook.training.losses import cross_entropy
 
 
@@ -355,61 +354,6 @@ class Translator(_Decoder):
         """Greedy outputs, tokens of shape (length, B), for a source (T, B, I)."""
         final = self.encode(source)
         return self._greedy(final, source.shape[1], length, self._context(final))
-
-
-class SequenceTagger(RecurrentReadout):
-    """Aligned many-to-many: one answer (a tag) per input step, read out of every state.
-
-    Parameters
-    ----------
-    input_size : int
-        I, features per step.
-    hidden_size : int
-        H.
-    n_tags : int
-        C, the tags, *including* the padding tag ``pad`` that is never scored.
-    cell : str, default "rnn"
-        A name from :data:`rnnbook.layers.registry.CELLS`.
-    pad : int, default 0
-        The tag of padded positions; left out of the loss.
-    rng : numpy.random.Generator or int
-    dtype : float32 or float64
-
-    Attributes
-    ----------
-    params : dict
-        ``rnn.*`` and ``readout.weight`` (C, H), ``readout.bias`` (C,).
-    """
-
-    every_step = True
-
-    def __init__(
-        self,
-        input_size: int,
-        hidden_size: int,
-        n_tags: int,
-        *,
-        cell: str = "rnn",
-        pad: int = 0,
-        rng: np.random.Generator | int,
-        dtype: type | np.dtype = np.float64,
-    ) -> None:
-        self.n_tags = check_positive_int(n_tags, "n_tags")
-        if isinstance(pad, bool) or not isinstance(pad, int | np.integer) or not 0 <= pad < self.n_tags:
-            raise ValueError(f"pad must be a tag index in [0, {self.n_tags}), got {pad!r}")
-        self.pad = int(pad)
-        super().__init__(input_size, hidden_size, self.n_tags, cell=cell, rng=rng, dtype=dtype)
-
-    def logits(self, x: np.ndarray) -> np.ndarray:
-        """Scores (T, B, C) for every step of ``x`` (T, B, I)."""
-        return self.read(x)[0]
-
-    def loss_and_grads(self, x: np.ndarray, tags: np.ndarray) -> tuple[float, Params]:
-        """Cross-entropy of the tags (T, B) for ``x`` (T, B, I), padding left out, and every gradient."""
-        logits, saved = self.read(x)
-        check_labels(tags, "tags", shape=logits.shape[:2], n_classes=self.n_tags)
-        loss, dlogits = masked_cross_entropy(logits, tags, self.pad)
-        return loss, self.backward(saved, dlogits)
 
 
 def check_targets(targets: object, batch: int, vocab_size: int) -> np.ndarray:

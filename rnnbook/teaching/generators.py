@@ -20,7 +20,8 @@ from rnnbook.layers.attention import attend
 from rnnbook.layers.registry import CELLS, make_cell
 from rnnbook.layers.rnn import backprop_through_time, unroll
 from rnnbook.models.classifiers import SequenceClassifier
-from rnnbook.models.seq2seq import SequenceTagger, Translator
+from rnnbook.models.seq2seq import Translator
+from rnnbook.models.tagger import SequenceTagger
 from rnnbook.teaching.drafts import Draft, Part, as_given, col, mat, num, pnum, seq, shape_text, tenths
 from rnnbook.training.losses import softmax, softmax_cross_entropy
 from rnnbook.training.optim import clip_gradients
