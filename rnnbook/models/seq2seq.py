@@ -10,7 +10,8 @@ module adds the shapes that *write* a sequence:
 * :class:`Translator`, many-to-many with an encoder and a decoder: the
   encoder reads the whole input, its final state starts the decoder
   (Sutskever et al. 2014; Cho et al. 2014);
-* :class:`SequenceTagger`, aligned many-to-many: one answer per input step.
+* the aligned many-to-many shape, one answer per input step, is
+  :class:`rnnbook.models.tagger.SequenceTagger`.
 
 A decoder is trained with *teacher forcing*: at every step it is fed the
 correct previous token (the start token ``<s>`` first) and scored on the next
