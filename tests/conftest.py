@@ -26,6 +26,17 @@ def torch():
     )
 
 
+@pytest.fixture(scope="module")
+def text_file(tmp_path_factory) -> Path:
+    """About 6000 characters of made-up sentences over a small alphabet (for the command's tests)."""
+    rng = np.random.default_rng(0)
+    words = ["the", "cat", "sat", "on", "a", "mat", "dog", "ran", "to", "log", "and", "slept"]
+    lines = [" ".join(rng.choice(words, size=rng.integers(3, 9))) + "." for _ in range(300)]
+    path = tmp_path_factory.mktemp("text") / "words.txt"
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return path
+
+
 @pytest.fixture
 def rng() -> np.random.Generator:
     return np.random.default_rng(1234)

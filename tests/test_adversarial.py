@@ -20,7 +20,7 @@ import sys
 
 import numpy as np
 import pytest
-from test_cli import SMALL, assert_one_line_error, rnnbook, text_file, trained_run  # noqa: F401 (fixtures)
+from test_cli import SMALL, assert_one_line_error, rnnbook, trained_run  # noqa: F401 (fixtures)
 from test_cli_reliability import finish, popen, step_of, wait_for_line
 
 from rnnbook import (

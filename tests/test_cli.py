@@ -39,17 +39,6 @@ def assert_one_line_error(result: subprocess.CompletedProcess, *fragments: str) 
 
 
 @pytest.fixture(scope="module")
-def text_file(tmp_path_factory) -> Path:
-    """About 6000 characters of made-up sentences over a small alphabet."""
-    rng = np.random.default_rng(0)
-    words = ["the", "cat", "sat", "on", "a", "mat", "dog", "ran", "to", "log", "and", "slept"]
-    lines = [" ".join(rng.choice(words, size=rng.integers(3, 9))) + "." for _ in range(300)]
-    path = tmp_path_factory.mktemp("text") / "words.txt"
-    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
-    return path
-
-
-@pytest.fixture(scope="module")
 def trained_run(text_file, tmp_path_factory) -> Path:
     out = tmp_path_factory.mktemp("run") / "run"
     result = rnnbook("train", text_file, "--out", out, "--steps", "40", "--sample-every", "20", "--lr", "0.02", *SMALL)
