@@ -177,7 +177,8 @@ class CharTrainer:
             self.optimizer.step(self.model.params, grads)
         if not all(np.isfinite(p).all() for p in self.model.params.values()):
             raise TrainingDiverged(
-                f"the weights became NaN or infinite at step {self.step_count + 1}; try a smaller learning rate (--lr)"
+                f"the weights became NaN or infinite at training step {self.step_count + 1}; "
+                "try a smaller learning rate (--lr)"
             )
         self.state = final
         self.chunk += 1

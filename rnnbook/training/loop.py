@@ -53,7 +53,7 @@ def check_finite_step(loss: float, norm: float, step: int) -> None:
     """Raise :class:`TrainingDiverged` if the loss or the gradient norm of training step ``step`` is not finite."""
     if not (math.isfinite(loss) and math.isfinite(norm)):
         what = f"the loss became {loss}" if not math.isfinite(loss) else f"the gradient norm became {norm}"
-        raise TrainingDiverged(f"{what} at step {step}; try a smaller learning rate")
+        raise TrainingDiverged(f"{what} at training step {step}; try a smaller learning rate")
 
 
 def fit(
