@@ -40,6 +40,7 @@ extensions = [
     "sphinx-mathjax-offline",  # MathJax 3 served from _static/mathjax: the book works with no network
     "notfound.extension",  # sphinx-notfound-page: 404.html with absolute links
     "rnnbook_cite",
+    "rnnbook_execute",  # runs the notebooks two at a time beside the gallery (book/_ext/rnnbook_execute.py)
     "rnnbook_a11y",  # fixes attributes of the themes that axe-core flags (see book/_ext/rnnbook_a11y.py)
     "numpydoc",
     "sphinx_gallery.gen_gallery",

@@ -1,0 +1,56 @@
+"""The build's parallel execution (book/_ext/rnnbook_execute.py) stores what myst-nb will look up.
+
+The extension executes the notebooks before Sphinx reads them and stores them in
+myst-nb's jupyter-cache.  That saves time only if it reads each notebook exactly
+as myst-nb does when Sphinx reads it: the cache keys on the code cells and the
+kernel.  A reader that differed would make every chapter run twice.
+"""
+
+from __future__ import annotations
+
+import re
+import sys
+from pathlib import Path
+from types import SimpleNamespace
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "book" / "_ext"))
+
+myst_nb = pytest.importorskip("myst_nb", reason="myst-nb comes with the book extra")
+import rnnbook_execute  # noqa: E402
+from jupyter_cache.cache.main import JupyterCacheBase  # noqa: E402
+from myst_nb.core.config import NbParserConfig  # noqa: E402
+from myst_nb.core.read import create_nb_reader  # noqa: E402
+from myst_parser.config.main import MdParserConfig  # noqa: E402
+
+MYST_EXTENSIONS = {"dollarmath", "amsmath", "colon_fence", "deflist", "substitution"}
+APP = SimpleNamespace(srcdir=str(ROOT), config=SimpleNamespace(myst_enable_extensions=MYST_EXTENSIONS))
+NOTEBOOKS = rnnbook_execute._notebooks(APP)
+
+
+def test_finds_every_chapter_and_the_performance_page():
+    names = {path.relative_to(ROOT).as_posix() for path in NOTEBOOKS}
+    chapters = {p.relative_to(ROOT).as_posix() for p in (ROOT / "book" / "chapters").glob("*.md")}
+    assert chapters <= names and "book/performance.md" in names
+    assert "book/glossary.md" not in names  # plain Markdown pages are not notebooks
+
+
+def test_conf_enables_the_same_myst_extensions():
+    line = next(
+        line for line in (ROOT / "conf.py").read_text(encoding="utf-8").splitlines()
+        if line.startswith("myst_enable_extensions")
+    )
+    assert set(re.findall(r'"(\w+)"', line)) == MYST_EXTENSIONS
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.stem)
+def test_reads_each_notebook_as_myst_nb_does(path, tmp_path):
+    text = path.read_text(encoding="utf-8")
+    md_config = MdParserConfig(enable_extensions=MYST_EXTENSIONS)
+    theirs = create_nb_reader(str(path), md_config, NbParserConfig(), text).read(text)
+    ours = rnnbook_execute._read(APP, path)
+    cache = JupyterCacheBase(str(tmp_path))
+    assert cache.create_hashed_notebook(ours)[1] == cache.create_hashed_notebook(theirs)[1]
+    assert sum(cell.cell_type == "code" for cell in ours.cells) > 0
