@@ -70,7 +70,17 @@ from bench_cells import (
     torch_layer,
     torch_results,
 )
-from bench_measure import blas_info, gemm_flops, gemm_shapes, gemm_workload, import_torch, median_times, peak_memory
+from bench_measure import (
+    blas_info,
+    format_profile,
+    gemm_flops,
+    gemm_shapes,
+    gemm_workload,
+    import_torch,
+    median_times,
+    peak_memory,
+    profile,
+)
 from bench_sampling import SAMPLING, bench_sampling, format_sampling, sample_by_sequence
 
 __all__ = [
@@ -310,6 +320,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         "--training", action="store_true",
         help="time training updates of the char model (min-char-rnn size) against a min-char-rnn-style loop instead",
     )
+    parser.add_argument(
+        "--profile", action="store_true",
+        help="where the time goes at the largest size: each product alone and the rest, per cell",
+    )
     parser.add_argument("--out", default="bench.json", help="where to write the JSON results (default bench.json)")
     parser.add_argument("--cells", default=None, help="comma-separated cells, e.g. rnn,lstm (default: all)")
     parser.add_argument("--repeats", type=int, default=None, help="timed repeats per measurement")
@@ -348,6 +362,13 @@ def main(argv: Sequence[str] | None = None) -> int:
             json.dump({"meta": {"quick": args.quick, "timer": "cpu" if args.cpu_time else "wall"}, "training": row}, fh,
                       indent=2)
         print(f"wrote {args.out}")
+        return 0
+    if args.profile:
+        timer = time.process_time if args.cpu_time else time.perf_counter
+        size = sizes[-1]
+        with limits:
+            for name in cells or available_cells():
+                print(format_profile(name, size, profile(CELLS[name], size, repeats=repeats, timer=timer)), flush=True)
         return 0
     if args.sampling:
         length = 50 if args.quick else SAMPLING["length"]

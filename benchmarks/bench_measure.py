@@ -12,7 +12,7 @@ from types import ModuleType
 from typing import Any
 
 import numpy as np
-from bench_cells import Size
+from bench_cells import Cell, Size, make_problem
 
 # -- what the matrix products alone cost ----------------------------------------------
 
@@ -29,10 +29,10 @@ def gemm_shapes(size: Size, gates: int) -> list[tuple[str, int, int, int, int]]:
     g = gates * hidden
     return [
         ("input projection x W_ih^T", steps * batch, n_in, g, 1),
-        ("recurrent S W_hh^T (per step)", batch, hidden, g, steps),
+        ("recurrent h W_hh^T (per step)", batch, hidden, g, steps),
         ("backward dA W_hh (per step)", batch, g, hidden, steps),
         ("grad W_ih = dA^T x", g, steps * batch, n_in, 1),
-        ("grad W_hh = dA^T S", g, steps * batch, hidden, 1),
+        ("grad W_hh = dA^T h", g, steps * batch, hidden, 1),
         ("dx = dA W_ih", steps * batch, g, n_in, 1),
     ]
 
@@ -42,15 +42,18 @@ def gemm_flops(size: Size, gates: int) -> int:
     return sum(2 * m * k * n * count for _, m, k, n, count in gemm_shapes(size, gates))
 
 
-def gemm_workload(size: Size, gates: int, seed: int = 0) -> Callable[[], None]:
+def gemm_workload(size: Size, gates: int, seed: int = 0, only: str | None = None) -> Callable[[], None]:
     """A function that does only the products of :func:`gemm_shapes`, into preallocated outputs.
 
     The weight gradients multiply a transposed operand, as rnnbook does
-    (``dA.T @ x``), so BLAS sees the same layouts.
+    (``dA.T @ x``), so BLAS sees the same layouts.  ``only`` names one product
+    of :func:`gemm_shapes` to do alone.
     """
     rng = np.random.default_rng(seed)
     work = []
     for name, m, k, n, count in gemm_shapes(size, gates):
+        if only is not None and name != only:
+            continue
         if name.startswith("grad"):
             a = rng.standard_normal((k, m), dtype=np.float32).T
         else:
@@ -69,6 +72,47 @@ def gemm_workload(size: Size, gates: int, seed: int = 0) -> Callable[[], None]:
                     np.dot(a[i], b, out=out)  # np.dot: the cheapest call for many small products
 
     return run
+
+
+def profile(cell: Cell, size: Size, repeats: int = 5, timer: Callable[[], float] = time.perf_counter) -> dict:
+    """Where the time of rnnbook's forward and backward pass goes: each product alone, and the rest.
+
+    Times the forward pass, the backward pass, and each product of
+    :func:`gemm_shapes` alone with numpy, side by side (:func:`median_times`).
+    What a pass takes beyond its products is the elementwise work (gates,
+    their derivatives), Python's loop and the memory traffic between them.
+
+    Returns
+    -------
+    dict
+        ``{"forward": s, "backward": s, "products": {name: s}}``, seconds per call.
+    """
+    params, x, dstates = make_problem(cell, size)
+    module = cell.module
+    _, trace = module.unroll(params, x)
+    fns = {
+        "forward": lambda: module.unroll(params, x),
+        "backward": lambda: module.backprop_through_time(params, trace, dstates),
+    }
+    names = [name for name, *_ in gemm_shapes(size, cell.gates)]
+    fns |= {name: gemm_workload(size, cell.gates, only=name) for name in names}
+    times = median_times(fns, repeats=repeats, timer=timer)
+    return {"forward": times["forward"], "backward": times["backward"], "products": {n: times[n] for n in names}}
+
+
+def format_profile(cell: str, size: Size, prof: dict) -> str:
+    """The lines of :func:`profile`'s report: each pass, its products and the rest, in ms."""
+    products = prof["products"]
+    lines = [f"{cell} at (T,B,I,H) = {size}, ms per call:"]
+    for part, names in (("forward", list(products)[:2]), ("backward", list(products)[2:])):
+        total, product_time = prof[part], sum(products[n] for n in names)
+        listing = ", ".join(f"{n} {1e3 * products[n]:.1f}" for n in names)
+        rest = total - product_time
+        lines.append(
+            f"  {part:8s} {1e3 * total:8.1f} = products {1e3 * product_time:.1f} ({listing})"
+            f" + the rest {1e3 * rest:.1f} ({100 * rest / total:.0f}%)"
+        )
+    return "\n".join(lines)
 
 
 # -- measuring ------------------------------------------------------------------------

@@ -138,7 +138,7 @@ def test_loop_gives_rnnbooks_gradients(cell, rng):
 
 
 def test_gemm_count_is_six_products_per_layer():
-    # forward: x W_ih^T and S W_hh^T; backward: dA W_hh, dA^T x, dA^T S, dA W_ih.  Each is a
+    # forward: x W_ih^T and h W_hh^T; backward: dA W_hh, dA^T x, dA^T h, dA W_ih.  Each is a
     # T*B x (I or H) x G*H product, so 2 * 3 * T*B*G*H*(I + H) operations in all.
     for gates in (1, 3, 4):
         steps, batch, n_in, hidden = 7, 3, 5, 4
@@ -249,3 +249,15 @@ def test_minchar_loop_gives_the_char_models_gradients(monkeypatch):
     monkeypatch.setattr(throughput, "minchar_loss", wrong)
     with pytest.raises(AssertionError, match="disagree"):
         throughput.check_minchar_agrees(model, ids[:9])
+
+
+def test_profile_splits_each_pass_into_its_products_and_the_rest(capsys):
+    products = {name: 0.002 for name, *_ in bench.gemm_shapes((4, 2, 3, 5), 4)}
+    fake = {"forward": 0.010, "backward": 0.030, "products": products}
+    lines = bench.format_profile("lstm", (4, 2, 3, 5), fake).splitlines()
+    # forward: two products of 2 ms each, so 6 ms (60%) are the rest; backward: four, 22 ms (73%)
+    assert "products 4.0" in lines[1] and "the rest 6.0 (60%)" in lines[1]
+    assert "products 8.0" in lines[2] and "the rest 22.0 (73%)" in lines[2]
+    assert bench.main(["--profile", "--quick", "--cells", "gru", "--repeats", "1"]) == 0
+    out = capsys.readouterr().out
+    assert "gru at (T,B,I,H) = (8, 3, 5, 6)" in out and out.count("the rest") == 2
