@@ -127,31 +127,27 @@ def run(params: Params, x: np.ndarray, h0: np.ndarray) -> tuple[np.ndarray, GRUT
     states = np.empty((steps, batch, hidden), dtype=dtype)
     hidden_n = np.empty_like(states)
     recurrent = np.empty((batch, width), dtype=dtype)
+    # The input part of every step in one product, (T*B, I) @ (I, 3H), plus the bias.
+    np.matmul(x.reshape(-1, input_size), w_ih_t, out=gates.reshape(-1, width))
+    gates += bias
     h = h0
-    chunk = chunk_steps(batch, width, gates.itemsize)
-    for start in range(0, steps, chunk):
-        stop = min(start + chunk, steps)
-        # The input part of a chunk of steps in one product, plus the bias while it is in the cache.
-        block = gates[start:stop]
-        np.matmul(x[start:stop].reshape(-1, input_size), w_ih_t, out=block.reshape(-1, width))
-        block += bias
-        for t in range(start, stop):
-            a = gates[t]  # a view: the gates of step t are computed in place
-            np.dot(h, w_hh_t, out=recurrent)  # (B, 3H)
-            rz = a[:, :two]
-            rz += recurrent[:, :two]
-            np.tanh(rz, out=rz)
-            rz *= 0.5
-            rz += 0.5  # r and z
-            hn = np.add(recurrent[:, two:], b_hn, out=hidden_n[t])  # W_hn h_{t-1} + b_hn
-            n = a[:, two:]
-            n += np.multiply(a[:, :hidden], hn, out=recurrent[:, two:])  # (the buffer is free again)
-            np.tanh(n, out=n)
-            # h = (1 - z) n + z h_prev = n + z (h_prev - n)
-            new = np.subtract(h, n, out=states[t])
-            new *= a[:, hidden:two]
-            new += n
-            h = new
+    for t in range(steps):
+        a = gates[t]  # a view: the gates of step t are computed in place
+        np.dot(h, w_hh_t, out=recurrent)  # (B, 3H)
+        rz = a[:, :two]
+        rz += recurrent[:, :two]
+        np.tanh(rz, out=rz)
+        rz *= 0.5
+        rz += 0.5  # r and z
+        hn = np.add(recurrent[:, two:], b_hn, out=hidden_n[t])  # W_hn h_{t-1} + b_hn
+        n = a[:, two:]
+        n += np.multiply(a[:, :hidden], hn, out=recurrent[:, two:])  # (the buffer is free again)
+        np.tanh(n, out=n)
+        # h = (1 - z) n + z h_prev = n + z (h_prev - n)
+        new = np.subtract(h, n, out=states[t])
+        new *= a[:, hidden:two]
+        new += n
+        h = new
     return states, GRUTrace(x=x, state0=h0, states=states, gates=gates, hidden_n=hidden_n)
 
 
