@@ -1,22 +1,23 @@
 """Attention: a weighted look back at every encoder state, recomputed at every output step.
 
 Additive attention (Bahdanau, Cho and Bengio, 2015) scores each encoder
-state :math:`s_t` (the *keys*, also what is averaged) against the decoder's
-state :math:`q` (the *query*) with a one-hidden-layer network,
+state :math:`h_t` (the *keys*, also what is averaged) against the decoder's
+state :math:`q` (the *query*; the book's :math:`h'_{j-1}`) with a one-hidden-layer network,
 
 .. math::
 
-   e_t = v^\\top \\tanh(W_q q + W_s s_t), \\qquad
-   a_t = \\frac{\\exp e_t}{\\sum_{k} \\exp e_k}, \\qquad
-   \\text{context} = \\sum_t a_t s_t ,
+   e_t = v^\\top \\tanh(W_q q + W_s h_t), \\qquad
+   \\alpha_t = \\frac{\\exp e_t}{\\sum_{k} \\exp e_k}, \\qquad
+   \\bar h = \\sum_t \\alpha_t h_t ,
 
 and the dot-product score of Luong, Pham and Manning (2015) is simply
-:math:`e_t = q^\\top s_t`.  The weights :math:`a_t` are positive and sum to
-one over the T encoder steps: they say where the decoder looks.
+:math:`e_t = q^\\top h_t`.  The weights :math:`\\alpha_t` are positive and sum to
+one over the T encoder steps: they say where the decoder looks; the
+*context* :math:`\\bar h` is the average they weight.
 
 :func:`attend` and :func:`attend_backward` are the forward and the backward
 pass written side by side: every line of the backward pass undoes one line of
-the forward pass, in reverse order.  The projection :math:`W_s s_t` does not
+the forward pass, in reverse order.  The projection :math:`W_s h_t` does not
 depend on the query, so :func:`project_keys` computes it once per source
 sequence, and its gradient is gathered over all output steps and turned into
 parameter gradients once, by :func:`project_keys_backward`.
@@ -68,7 +69,7 @@ def init_attention(
 
 
 def project_keys(params: Params, keys: np.ndarray) -> np.ndarray:
-    """:math:`W_s s_t` for every step, (T, B, A), from keys (T, B, H): once per source sequence."""
+    """:math:`W_s h_t` for every step, (T, B, A), from keys (T, B, H): once per source sequence."""
     return keys @ params["keys"].T
 
 
@@ -88,9 +89,9 @@ class AttentionCache:
     query : numpy.ndarray, shape (B, H)
     keys : numpy.ndarray, shape (T, B, H)
     hidden : numpy.ndarray, shape (T, B, A), or None for the dot score
-        :math:`\\tanh(W_q q + W_s s_t)`.
+        :math:`\\tanh(W_q q + W_s h_t)`.
     weights : numpy.ndarray, shape (T, B)
-        The attention weights :math:`a_t`.
+        The attention weights :math:`\\alpha_t`.
     """
 
     query: np.ndarray
@@ -119,7 +120,7 @@ def attend(
     Returns
     -------
     context : numpy.ndarray, shape (B, H)
-        :math:`\\sum_t a_t s_t`.
+        The context :math:`\\bar h = \\sum_t \\alpha_t h_t`.
     cache : AttentionCache
     """
     if score == "additive":
@@ -157,19 +158,19 @@ def attend_backward(
     dprojected : numpy.ndarray, shape (T, B, A), or None for the dot score
         To be passed on to :func:`project_keys_backward`, summed over the output steps.
     """
-    a, keys, query = cache.weights, cache.keys, cache.query
-    # context = sum_t a_t s_t
+    alpha, keys, query = cache.weights, cache.keys, cache.query
+    # context = sum_t alpha_t h_t
     dweights = np.einsum("bh,tbh->tb", dcontext, keys)  # (T, B)
-    dkeys = a[..., None] * dcontext  # (T, B, H)
-    # a = softmax(e) over t
-    dscores = a * (dweights - (a * dweights).sum(axis=0))  # (T, B)
-    if cache.hidden is None:  # e_t = q . s_t
+    dkeys = alpha[..., None] * dcontext  # (T, B, H)
+    # alpha = softmax(e) over t
+    dscores = alpha * (dweights - (alpha * dweights).sum(axis=0))  # (T, B)
+    if cache.hidden is None:  # e_t = q . h_t
         dkeys += dscores[..., None] * query
         return {}, np.einsum("tb,tbh->bh", dscores, keys), dkeys, None
     hidden = cache.hidden
     # e_t = v . u_t
     grads = {"v": np.einsum("tb,tba->a", dscores, hidden)}
-    # u_t = tanh(W_q q + W_s s_t)
+    # u_t = tanh(W_q q + W_s h_t)
     dpre = dscores[..., None] * params["v"] * (1 - hidden * hidden)  # (T, B, A)
     dquery_pre = dpre.sum(axis=0)  # W_q q is the same for every t: (B, A)
     grads["query"] = dquery_pre.T @ query
