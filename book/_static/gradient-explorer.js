@@ -86,7 +86,7 @@
     var lamStep = data ? (lamMax - lamMin) / (data.lambdas.length - 1) : 0.01;
 
     var controls = el("div", { "class": "ge-controls" });
-    var lam = slider(controls, "ge-lambda" + suffix, "Largest singular value \u03bb of the recurrent weights",
+    var lam = slider(controls, "ge-lambda" + suffix, "Largest singular value \u03bb\u2081 of the recurrent weights",
       String(lamMin), String(lamMax), String(Math.round(lamStep * 1000) / 1000), root.dataset.lambda || "0.9");
     var lag = slider(controls, "ge-lag" + suffix, "Lag k (steps back in time)",
       "1", String(K_MAX), "1", root.dataset.lag || "20");
@@ -108,7 +108,7 @@
       style: "fill: var(--pst-color-secondary); stroke: var(--pst-color-text-base); stroke-width: 1.5" }, SVG_NS);
     if (data) marker.setAttribute("style", "fill: var(--pst-color-primary)"); // the bound's color; orange is measured
     var legend = el("text", { "class": "ge-tick", "text-anchor": "end" }, SVG_NS);
-    legend.textContent = data ? "dashed: bound (\u03b3\u03bb)\u1d4f   solid: measured, tanh network" : "the bound (\u03b3\u03bb)\u1d4f";
+    legend.textContent = data ? "dashed: bound (\u03b3\u03bb\u2081)\u1d4f   solid: measured, tanh network" : "the bound (\u03b3\u03bb\u2081)\u1d4f";
     root.appendChild(svg);
     function xs(k) { return L + (W - L - R) * k / K_MAX; }
     function ys(e) { return T + (H - T - B) * (Y_MAX - Math.max(Y_MIN, Math.min(Y_MAX, e))) / (Y_MAX - Y_MIN); }
@@ -170,10 +170,10 @@
       marker.setAttribute("cx", xs(kk).toFixed(1));
       marker.setAttribute("cy", ys(kk * Math.log10(g)).toFixed(1));
       var trend = g < 1 ? "shrinks (vanishes)" : (g > 1 ? "grows (explodes)" : "stays the same");
-      var text = "Bound on the gradient's size after " + kk + " steps: (\u03b3\u03bb)" + sup("k") + " = (" +
+      var text = "Bound on the gradient's size after " + kk + " steps: (\u03b3\u03bb\u2081)" + sup("k") + " = (" +
         gamma + " \u00d7 " + l.toFixed(2) + ")" + sup(kk) + " = " + formatNumber(value) +
-        ". With \u03b3\u03bb " + (g < 1 ? "below" : (g > 1 ? "above" : "equal to")) + " 1, it " + trend + " as k grows.";
-      var plotTitle = "Plot of the bound (\u03b3\u03bb)" + sup("k") + " against the lag k on a log scale; at k = " + kk +
+        ". With \u03b3\u03bb\u2081 " + (g < 1 ? "below" : (g > 1 ? "above" : "equal to")) + " 1, it " + trend + " as k grows.";
+      var plotTitle = "Plot of the bound (\u03b3\u03bb\u2081)" + sup("k") + " against the lag k on a log scale; at k = " + kk +
         " it is " + formatNumber(value);
       if (data) {
         var row = nearest(l);
@@ -186,7 +186,7 @@
         var mv = kk < measured.length ? measured[kk] : NaN;
         measuredMarker.setAttribute("cx", xs(kk).toFixed(1));
         measuredMarker.setAttribute("cy", ys(logOf(mv)).toFixed(1));
-        text += " Measured in a tanh network with \u03bb = " + data.lambdas[row].toFixed(2) + ": " + formatNumber(mv) + ".";
+        text += " Measured in a tanh network with \u03bb\u2081 = " + data.lambdas[row].toFixed(2) + ": " + formatNumber(mv) + ".";
         plotTitle += "; the measured norm of a tanh network is " + formatNumber(mv);
         readout.dataset.measured = String(mv);
       }
