@@ -14,7 +14,7 @@ from rnnbook.data.text import BUILTIN_FILES, TextError, builtin_corpus, read_tex
 from rnnbook.layers.registry import CELLS
 from rnnbook.models.charmodel import CharModel, sample
 from rnnbook.training import checkpoint
-from rnnbook.training.chartrainer import CharTrainer, evaluate
+from rnnbook.training.chartrainer import RECIPE, CharTrainer, cosine_lr, evaluate, train_char_model
 from rnnbook.training.losses import softmax
 
 TEXT = "the cat sat on the mat. the dog sat on the log.\n" * 40
@@ -238,3 +238,32 @@ def test_builtin_corpus_is_the_listed_stdlib_files():
     assert len(text) > 50_000
     assert text.count("\n") > 1000
     assert "def " in text and len(BUILTIN_FILES) >= 10
+
+
+def test_cosine_lr_falls_from_the_peak_to_the_floor():
+    rates = [cosine_lr(step, 100, 0.02, floor=0.1) for step in range(100)]
+    assert rates[0] == pytest.approx(0.02) and rates[-1] == pytest.approx(0.002)
+    assert all(a > b for a, b in zip(rates[:-1], rates[1:], strict=True))
+    assert rates[49] == pytest.approx(0.011, rel=0.02)  # halfway down, the mean of peak and floor
+
+
+def test_train_char_model_is_seeded_and_calls_back_at_the_steps():
+    text = "def f(x):\n    return x + 1\n" * 40
+    vocab = Vocabulary.from_text(text)
+    ids = vocab.encode(text)
+    seen = []
+    model, trainer, curve = train_char_model(
+        ids, len(vocab), cell="rnn", hidden_size=16, steps=30, peak_lr=1e-2, seed=3,
+        eval_ids=ids[:200], eval_every=10, at_steps=(0, 30), callback=lambda step, m: seen.append(step),
+    )
+    again, _, _ = train_char_model(ids, len(vocab), cell="rnn", hidden_size=16, steps=30, peak_lr=1e-2, seed=3)
+    other, _, _ = train_char_model(ids, len(vocab), cell="rnn", hidden_size=16, steps=30, peak_lr=1e-2, seed=4)
+    assert seen == [0, 30]
+    assert curve[:, 0].tolist() == [0, 10, 20, 30] and len(trainer.losses) == 30
+    assert curve[-1, 1] < curve[0, 1] < math.log(len(vocab)) + 0.1  # it learns from a uniform start
+    assert all(np.array_equal(model.params[k], again.params[k]) for k in model.params)
+    assert not np.array_equal(model.params["readout.weight"], other.params["readout.weight"])
+    assert trainer.optimizer.lr == pytest.approx(cosine_lr(29, 30, 1e-2, RECIPE["floor"]))
+    with pytest.raises(ValueError, match="at_steps"):
+        train_char_model(ids, len(vocab), cell="rnn", hidden_size=8, steps=5, peak_lr=1e-2, seed=0,
+                         at_steps=(6,), callback=print)

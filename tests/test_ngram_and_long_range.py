@@ -7,7 +7,7 @@ import pytest
 
 from rnnbook.analysis.experiments import cell_sweep, lag_sweep
 from rnnbook.analysis.gradients import forget_gate_products, memory_jacobian_norms
-from rnnbook.analysis.text import char_losses, long_range_positions
+from rnnbook.analysis.text import char_losses, compiles_alone, compiling_share, long_range_positions
 from rnnbook.layers.lstm import LSTM
 from rnnbook.layers.rnn import RNN
 from rnnbook.models.charmodel import CharModel
@@ -162,3 +162,50 @@ def test_cell_sweep_runs_every_cell_seed_and_lag_like_lag_sweep():
 def test_cell_sweep_refuses_no_seeds():
     with pytest.raises(ValueError, match="must not be empty"):
         cell_sweep({"rnn": 3}, [3], [])
+
+
+def test_ngram_next_log_probs_are_the_log_probs_of_the_text():
+    ids = np.array([0, 1, 2, 0, 1, 1, 2, 0, 2, 1])
+    model = NGramModel(3, 3, k=0.5).fit(ids)
+    by_position = model.log_probs(ids)
+    for t in range(len(ids)):
+        following = model.next_log_probs(ids[:t])
+        assert np.isclose(np.exp(following).sum(), 1.0)
+        assert np.isclose(following[ids[t]], by_position[t])  # a short context is padded like the text's start
+
+
+def test_ngram_sample_follows_the_counts_and_the_seed():
+    ids = np.array([0, 1, 2] * 30)
+    model = NGramModel(2, 3, k=0.01).fit(ids)
+    written = model.sample(30, prime=np.array([0]), temperature=0.1, rng=0)
+    assert written.tolist() == ([1, 2, 0] * 10)  # after 0 comes 1, after 1 comes 2, ...
+    first, again = (model.sample(50, prime=np.array([0]), temperature=3.0, rng=5) for _ in range(2))
+    assert first.tolist() == again.tolist() and first.shape == (50,)
+    with pytest.raises(ValueError, match="temperature"):
+        model.sample(5, prime=np.array([0]), temperature=0.0, rng=0)
+
+
+@pytest.mark.parametrize(
+    ("line", "valid"),
+    [
+        ("x = f(a, b)", True),
+        ("def area(width, height):", True),  # a block opener gets a pass body
+        ("else:", True),  # a continuation gets the block it continues
+        ("except KeyError as err:", True),
+        ("return self._items[0]", True),  # valid inside a function
+        ("yield from parts", True),
+        ("foo(a,", False),  # an open bracket
+        ("Return the first item.", False),  # prose
+        ("def area(width:", False),
+        ("", False),
+    ],
+)
+def test_compiles_alone(line, valid):
+    assert compiles_alone(line) is valid
+
+
+def test_compiling_share_skips_comments_blank_lines_and_a_cut_last_line():
+    text = "x = 1\n\n# a comment\nthe end of\n    return x\nfoo(a,"
+    assert compiling_share(text) == (2 / 3, 3)  # x = 1, return x, not 'the end of'; 'foo(a,' is cut off
+    assert compiling_share(text + "\n") == (2 / 4, 4)
+    assert compiling_share("no newline") == (0.0, 0)

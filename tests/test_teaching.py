@@ -24,6 +24,7 @@ from rnnbook.analysis.gradcheck import numerical_gradient
 from rnnbook.teaching import CHAPTERS, KINDS, GradingError, check, make_sheet, write_sheet
 from rnnbook.teaching.grading import grade, load_key
 from rnnbook.teaching.problems import resolve_chapter
+from rnnbook.teaching.reading import LINES_PER_MINUTE, WORDS_PER_MINUTE, reading_time
 from rnnbook.teaching.sheets import key_json, tex_to_html
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -451,3 +452,30 @@ def test_command_errors_are_one_line(tmp_path, args, files, expected):
     assert result.returncode != 0
     lines = result.stderr.strip().splitlines()
     assert len(lines) == 1 and lines[0].startswith("rnnbook: error: ") and expected in lines[0], result.stderr
+
+
+def test_reading_time_counts_prose_and_shown_code_only(tmp_path):
+    module = 'import os\n\n\ndef shown(x):\n    """Doc."""\n\n    return x\n\n\ndef other():\n    pass\n'
+    (tmp_path / "mod.py").write_text(module)
+    chapter = tmp_path / "chapter.md"
+    chapter.write_text(
+        "---\nfile_format: mystnb\n---\n\n(label)=\n# One two\n\nThree four {glue:text}`key:.2f` six $x_t$ eight.\n\n"
+        "```{code-cell} python\n:tags: [remove-cell]\nhidden = 1\nhidden = 2\n```\n\n"
+        "```{code-cell} python\nshown = 1\n\nshown = 2\n```\n\n"
+        "```{literalinclude} mod.py\n:pyobject: shown\n:language: python\n```\n\n"
+        "```{math}\n:label: eq\nh_t = f(a_t)\n```\n\n"
+        "::::{exercise}\n:label: ex\n\nNine ten.\n\n"
+        ":::{admonition} Hint\n:class: dropdown\nfolded words here\n:::\n::::\n\n"
+        ":::{solution} ex\n:class: dropdown\n\nfolded as well\n:::\n\n"
+        "```{glue:figure} fig\n:alt: not counted\n:name: fig\n\nEleven twelve.\n```\n"
+    )
+    time = reading_time(chapter)
+    assert time.words == 12  # the heading, the prose (a glue role and inline math one word each), exercise, caption
+    assert time.code_lines == 2 + 3 + 1  # the shown cell, the function's non-blank lines, the equation
+    assert time.minutes == pytest.approx(12 / WORDS_PER_MINUTE + 6 / LINES_PER_MINUTE)
+
+
+def test_reading_time_of_every_chapter_of_the_book():
+    chapters = sorted((Path(__file__).resolve().parents[1] / "book" / "chapters").glob("*.md"))
+    times = {path.stem: reading_time(path) for path in chapters}
+    assert all(t.words > 500 and t.code_lines > 10 for t in times.values()), times

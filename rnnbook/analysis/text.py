@@ -2,6 +2,8 @@
 
 - :func:`char_losses`: a :class:`rnnbook.models.charmodel.CharModel`'s surprise at
   every next character of one text;
+- :func:`compiling_share`: how much of a text is code, the share of its lines that
+  Python compiles on their own (:func:`compiles_alone`);
 - :func:`long_range_positions`: where in Python source a character can only be
   guessed by remembering something far back (closing brackets and quotes,
   indentation after a colon), found with Python's ``tokenize`` module.
@@ -102,3 +104,57 @@ def long_range_positions(source: str, min_distance: int) -> dict[str, np.ndarray
         "closing quote": np.array(quotes, dtype=np.int64),
         "indentation after a colon": np.array(indents, dtype=np.int64),
     }
+
+
+#: Lines that continue a block statement: compiled after a block they can follow.
+_CONTINUATIONS = {"elif": "if 1:\n    pass\n", "else": "if 1:\n    pass\n", "except": "try:\n    pass\n",
+                  "finally": "try:\n    pass\n"}
+
+
+def compiles_alone(line: str) -> bool:
+    """Whether one stripped line of code is valid Python on its own.
+
+    A line ending in ``:`` (a block opener such as ``def f(x):``) gets a
+    ``pass`` body first, and ``elif``, ``else``, ``except`` and ``finally``
+    lines the ``if`` or ``try`` block they continue.  Then Python's own
+    ``compile`` decides, at the top level or, for lines such as ``return x``,
+    ``break`` or ``await x``, inside a loop in a function or a coroutine.
+    """
+    text = line.strip()
+    if not text:
+        return False
+    if text.endswith(":"):
+        text += "\n    pass"
+    text = _CONTINUATIONS.get(text.split(maxsplit=1)[0].rstrip(":"), "") + text
+    nested = "".join("        " + row + "\n" for row in text.split("\n"))
+    for candidate in (text, "def _():\n    while 1:\n" + nested, "async def _():\n    while 1:\n" + nested):
+        try:
+            compile(candidate, "<line>", "exec")
+        except (SyntaxError, ValueError):  # ValueError: a NUL character
+            continue
+        return True
+    return False
+
+
+def code_lines(text: str) -> list[str]:
+    """The complete lines of ``text`` that hold code: stripped, not blank, not only a comment.
+
+    The last line is left out unless ``text`` ends with a newline: a sample
+    that stops mid-line would be judged on half a line.
+    """
+    lines = text.split("\n")
+    lines = lines if text.endswith("\n") else lines[:-1]
+    return [s for s in (line.strip() for line in lines) if s and not s.startswith("#")]
+
+
+def compiling_share(text: str) -> tuple[float, int]:
+    """The share of the code lines of ``text`` (:func:`code_lines`) that compile on their own, and their number.
+
+    Returns
+    -------
+    share : float
+        In [0, 1]; 0.0 for a text without a complete code line.
+    n_lines : int
+    """
+    lines = code_lines(text)
+    return (float(np.mean([compiles_alone(line) for line in lines])) if lines else 0.0), len(lines)

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from rnnbook._validation import check_positive_float, check_positive_int
+from rnnbook._validation import check_positive_float, check_positive_int, check_rng
 
 
 class NGramModel:
@@ -109,3 +109,39 @@ class NGramModel:
         if len(ids) < 2:
             raise ValueError(f"ids must hold at least 2 characters, got {len(ids)}")
         return float(-self.log_probs(ids)[1:].mean())
+
+    def next_log_probs(self, context: np.ndarray) -> np.ndarray:
+        """The natural log of the probability of every character (V,) after ``context`` (any length, 1-d).
+
+        Only the last ``order - 1`` characters of ``context`` count; a shorter
+        context is padded with the start symbol, as at the start of a text.
+        """
+        context = self._check_ids(context, "context")
+        keep = self.order - 1
+        padded = np.concatenate([np.full(max(keep - len(context), 0), self.vocab_size, dtype=np.int64), context])
+        code = 0
+        for symbol in padded[len(padded) - keep :] if keep else ():
+            code = code * (self.vocab_size + 1) + int(symbol)
+        pair = self._lookup(self._pairs, self._pair_counts, code * self.vocab_size + np.arange(self.vocab_size))
+        total = self._lookup(self._contexts, self._context_counts, np.array([code]))[0]
+        return np.log(pair + self.k) - np.log(total + self.k * self.vocab_size)
+
+    def sample(
+        self, length: int, *, prime: np.ndarray, temperature: float = 1.0, rng: np.random.Generator | int
+    ) -> np.ndarray:
+        """Write ``length`` characters (ids, shape (length,)), each drawn given those before, after ``prime`` (1-d).
+
+        As for the recurrent models, the log-probabilities are divided by
+        ``temperature`` before they are normalised again.
+        """
+        length = check_positive_int(length, "length")
+        temperature = check_positive_float(temperature, "temperature")
+        rng = check_rng(rng)
+        text = list(self._check_ids(prime, "prime"))
+        for _ in range(length):
+            scaled = self.next_log_probs(np.array(text[max(len(text) - self.order + 1, 0) :], dtype=np.int64))
+            scaled = (scaled - scaled.max()) / temperature
+            p = np.exp(scaled)
+            cdf = np.cumsum(p)
+            text.append(min(int(np.searchsorted(cdf, rng.random() * cdf[-1], side="right")), self.vocab_size - 1))
+        return np.array(text[len(text) - length :], dtype=np.int64)

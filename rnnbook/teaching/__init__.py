@@ -4,7 +4,8 @@
 - :mod:`rnnbook.teaching.generators`: one generator per kind, answered by the package's own functions;
 - :mod:`rnnbook.teaching.sheets`: worksheet and key as Markdown, HTML and JSON, :func:`write_sheet`;
 - :mod:`rnnbook.teaching.grading`: :func:`check` an answers file against a key;
-- :mod:`rnnbook.teaching.commands`: the ``rnnbook problems`` and ``rnnbook check`` commands.
+- :mod:`rnnbook.teaching.commands`: the ``rnnbook problems`` and ``rnnbook check`` commands;
+- :mod:`rnnbook.teaching.reading`: how long each chapter takes to read, for the teachers page.
 
 From Python::
 
