@@ -54,3 +54,27 @@ def test_reads_each_notebook_as_myst_nb_does(path, tmp_path):
     cache = JupyterCacheBase(str(tmp_path))
     assert cache.create_hashed_notebook(ours)[1] == cache.create_hashed_notebook(theirs)[1]
     assert sum(cell.cell_type == "code" for cell in ours.cells) > 0
+
+
+def test_starts_every_chapter_not_in_the_cache_but_not_the_pages_that_run_every_time(tmp_path, monkeypatch):
+    class Pool:  # records what would run, runs nothing
+        def __init__(self, max_workers, thread_name_prefix):
+            assert max_workers == rnnbook_execute.WORKERS
+
+        def submit(self, fn, notebook, path, timeout):
+            return (path, timeout)
+
+        def shutdown(self, wait):
+            pass
+
+    monkeypatch.setattr(rnnbook_execute, "ThreadPoolExecutor", Pool)
+    config = SimpleNamespace(
+        myst_enable_extensions=MYST_EXTENSIONS, nb_execution_mode="cache",
+        nb_execution_cache_path=str(tmp_path), nb_execution_timeout=300,
+    )
+    app = SimpleNamespace(srcdir=str(ROOT), config=config)
+    rnnbook_execute.start(app, config)  # an empty cache: everything is missing
+    started = {path.relative_to(ROOT).as_posix() for path in app.rnnbook_executions}
+    chapters = {p.relative_to(ROOT).as_posix() for p in (ROOT / "book" / "chapters").glob("*.md")}
+    assert started == chapters | {"book/performance.md"}  # teachers.md runs at every read (execution_mode: force)
+    assert all(timeout == 300 for _, timeout in app.rnnbook_executions.values())

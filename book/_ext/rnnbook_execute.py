@@ -81,6 +81,8 @@ def start(app, config) -> None:
     todo = []
     for path in _notebooks(app):
         notebook = _read(app, path)
+        if notebook.metadata.get("mystnb", {}).get("execution_mode", "cache") != "cache":
+            continue  # a page that runs every time it is read (the teachers page) is left to myst-nb
         try:
             cache.match_cache_notebook(notebook)
         except KeyError:
