@@ -479,3 +479,12 @@ def test_reading_time_of_every_chapter_of_the_book():
     chapters = sorted((Path(__file__).resolve().parents[1] / "book" / "chapters").glob("*.md"))
     times = {path.stem: reading_time(path) for path in chapters}
     assert all(t.words > 500 and t.code_lines > 10 for t in times.values()), times
+
+
+def test_every_chapter_reads_in_15_to_25_minutes_and_chapter_1_is_the_shortest():
+    """Issue 14: each chapter reads in 15-25 minutes, chapter 1 the shortest (the teachers page shows the same rule)."""
+    chapters = sorted((Path(__file__).resolve().parents[1] / "book" / "chapters").glob("*.md"))
+    minutes = {path.stem: reading_time(path).minutes for path in chapters}
+    outside = {name: round(m, 1) for name, m in minutes.items() if not 15 <= round(m) <= 25}
+    assert not outside, f"chapters outside 15-25 minutes by the rule of rnnbook.teaching.reading: {outside}"
+    assert min(minutes, key=minutes.get) == "why-memory", minutes
