@@ -78,3 +78,24 @@ def test_starts_every_chapter_not_in_the_cache_but_not_the_pages_that_run_every_
     chapters = {p.relative_to(ROOT).as_posix() for p in (ROOT / "book" / "chapters").glob("*.md")}
     assert started == chapters | {"book/performance.md"}  # teachers.md runs at every read (execution_mode: force)
     assert all(timeout == 300 for _, timeout in app.rnnbook_executions.values())
+
+
+def test_stores_what_ran_through_and_leaves_failures_to_myst_nb(tmp_path):
+    from concurrent.futures import Future
+
+    from jupyter_cache import get_cache
+
+    chain, why = ROOT / "book" / "chapters" / "chain.md", ROOT / "book" / "chapters" / "why-memory.md"
+    ran, failed, died = Future(), Future(), Future()
+    ran.set_result(SimpleNamespace(nb=rnnbook_execute._read(APP, chain), err=None, time=1.5))
+    failed.set_result(SimpleNamespace(nb=rnnbook_execute._read(APP, why), err=RuntimeError("cell 3"), time=0.1))
+    died.set_result(RuntimeError("the kernel died"))
+    config = SimpleNamespace(nb_execution_cache_path=str(tmp_path))
+    app = SimpleNamespace(srcdir=str(ROOT), config=config,
+                          rnnbook_executions={chain: ran, why: failed, ROOT / "book" / "performance.md": died})
+    rnnbook_execute.store(app, None, [])
+    cache = get_cache(str(tmp_path))
+    assert cache.match_cache_notebook(rnnbook_execute._read(APP, chain)).data["execution_seconds"] == 1.5
+    with pytest.raises(KeyError):  # myst-nb finds nothing, runs the chapter itself and reports its error
+        cache.match_cache_notebook(rnnbook_execute._read(APP, why))
+    assert len(cache.list_cache_records()) == 1 and app.rnnbook_executions == {}
