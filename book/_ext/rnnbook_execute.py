@@ -25,7 +25,9 @@ directory and timeout, and the results are stored under the same key.
 from __future__ import annotations
 
 import os
-from concurrent.futures import Future, ThreadPoolExecutor
+import queue
+import threading
+from concurrent.futures import Future
 from pathlib import Path
 
 from sphinx.util import logging
@@ -90,11 +92,33 @@ def start(app, config) -> None:
     if not todo:
         return
     logger.info(f"executing {len(todo)} notebooks, {WORKERS} at a time, beside the gallery")
-    pool = ThreadPoolExecutor(max_workers=WORKERS, thread_name_prefix="rnnbook-notebook")
-    app.rnnbook_executions = {
-        path: pool.submit(_execute, notebook, path, config.nb_execution_timeout) for path, notebook in todo
-    }
-    pool.shutdown(wait=False)
+    app.rnnbook_executions = _run_in_background(todo, config.nb_execution_timeout)
+
+
+def _run_in_background(todo: list, timeout: int) -> dict[Path, Future]:
+    """Start :data:`WORKERS` daemon threads that execute ``todo`` in order; a future per notebook.
+
+    Daemon threads, not a ``ThreadPoolExecutor``: when the build stops early
+    (Ctrl-C, an error), Python does not wait for the queued notebooks, and
+    each kernel ends with its parent process.
+    """
+    futures = {path: Future() for path, _ in todo}
+    tasks: queue.SimpleQueue = queue.SimpleQueue()
+    for task in todo:
+        tasks.put(task)
+
+    def work() -> None:
+        while True:
+            try:
+                path, notebook = tasks.get_nowait()
+            except queue.Empty:
+                return
+            if futures[path].set_running_or_notify_cancel():
+                futures[path].set_result(_execute(notebook, path, timeout))
+
+    for k in range(min(WORKERS, len(todo))):
+        threading.Thread(target=work, name=f"rnnbook-notebook-{k}", daemon=True).start()
+    return futures
 
 
 def store(app, env, docnames) -> None:
