@@ -13,9 +13,16 @@ from rnnbook.training import checkpoint
 from rnnbook.training.torch_export import export_torch
 
 
+def _run_folder(run: str) -> str:
+    """The DIR argument, refused when empty (``Path("")`` would silently be the current folder)."""
+    if not run:
+        raise CLIError("DIR must name a run folder, got an empty string")
+    return run
+
+
 def cmd_sample(args: argparse.Namespace) -> int:
     """Write ``--length`` characters with the model of a run folder."""
-    model, vocab, _ = checkpoint.load_model(args.run)
+    model, vocab, _ = checkpoint.load_model(_run_folder(args.run))
     missing = vocab.unknown(args.prime)
     if missing:
         raise CLIError(
@@ -29,7 +36,7 @@ def cmd_sample(args: argparse.Namespace) -> int:
 
 def cmd_info(args: argparse.Namespace) -> int:
     """Describe a run folder: the model, its vocabulary, the training settings and the last validation loss."""
-    model, vocab, meta = checkpoint.load_model(args.run)
+    model, vocab, meta = checkpoint.load_model(_run_folder(args.run))
     console = Console()
     record = checkpoint.read_record(meta)
     n_params = sum(int(p.size) for p in model.params.values())
@@ -54,17 +61,29 @@ def cmd_info(args: argparse.Namespace) -> int:
 
 def cmd_export(args: argparse.Namespace) -> int:
     """Write the weights of a run folder for PyTorch (see :func:`rnnbook.training.torch_export.export_torch`)."""
+    if not args.torch:
+        raise CLIError("--torch must name the file to write, got an empty string")
     target = Path(args.torch)
     config = Path(str(target) + ".json")
+    source = checkpoint.checkpoint_path(_run_folder(args.run))
     for path in (target, config):
         if path.exists() and not path.is_file():
-            raise CLIError(f"--torch {target}: {path} exists and is not a regular file; give a new file name")
+            raise CLIError(
+                f"--torch {printable(target)}: {printable(path)} exists and is not a regular file; give a new file name"
+            )
+        if path.exists() and source.exists() and path.samefile(source):
+            raise CLIError(
+                f"--torch {printable(target)}: {printable(path)} is the run's checkpoint; writing it would destroy "
+                "the trained run; give a new file name"
+            )
     if not target.parent.is_dir():
-        raise CLIError(f"--torch {target}: no such folder {target.parent}")
+        raise CLIError(f"--torch {printable(target)}: no such folder {printable(target.parent)}")
     try:
         model, config = export_torch(args.run, target)
     except ImportError:
         raise CLIError("export --torch needs PyTorch, which is not installed (pip install torch)") from None
-    message = f"wrote {target} ({model.cell}, {model.n_layers} x {model.hidden_size}) and {config}"
+    message = (
+        f"wrote {printable(target)} ({model.cell}, {model.n_layers} x {model.hidden_size}) and {printable(config)}"
+    )
     Console(keep_going=True).print(message)  # the files are the result: a failed message does not undo them
     return 0

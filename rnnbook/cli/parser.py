@@ -24,6 +24,8 @@ DEFAULTS = {
     "seed": 0,
     "steps": 2000,
 }
+#: The most characters ``rnnbook sample`` writes in one go (a megabyte of text; more is a typo, or a hang).
+MAX_SAMPLE_LENGTH = 1_000_000
 #: How often the training loop checkpoints, prints progress and writes a sample, in steps.
 EVERY = {"checkpoint_every": 200, "print_every": 50, "sample_every": 500}
 
@@ -41,6 +43,13 @@ def _positive_int(text: str) -> int:
         raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}") from None
     if value <= 0:
         raise argparse.ArgumentTypeError(f"expected a positive integer, got {value}")
+    return value
+
+
+def _sample_length(text: str) -> int:
+    value = _positive_int(text)
+    if value > MAX_SAMPLE_LENGTH:
+        raise argparse.ArgumentTypeError(f"expected a positive integer at most {MAX_SAMPLE_LENGTH:,}, got {value}")
     return value
 
 
@@ -125,7 +134,10 @@ def build_parser() -> argparse.ArgumentParser:
     )
     smp.add_argument("run", metavar="DIR", help="a run folder written by 'rnnbook train'")
     smp.add_argument("--temperature", type=_positive_float, default=1.0, metavar="X", help="> 0 (default 1.0)")
-    smp.add_argument("--length", type=_positive_int, default=500, metavar="N", help="characters to write (500)")
+    smp.add_argument(
+        "--length", type=_sample_length, default=500, metavar="N",
+        help=f"characters to write (500; at most {MAX_SAMPLE_LENGTH:,})",
+    )
     smp.add_argument("--prime", default="", metavar="TEXT", help="text the model reads first")
     smp.add_argument("--seed", type=_seed, default=0, metavar="N", help="seed of the sampling (0)")
 

@@ -7,7 +7,8 @@
   ``sample`` and ``info``, whose output is their result, report a failed
   write as an error instead.
 * :class:`StopSignals` turns the first Ctrl-C (SIGINT), SIGTERM or SIGHUP into a flag
-  the training loop checks between steps, so that it saves before it stops.
+  the training loop checks between steps, so that it saves before it stops
+  (a signal the process was started ignoring, as under ``nohup``, stays ignored).
 * :func:`open_run_folder` checks ``--out`` before the first step (created if
   missing, a writable folder) and locks it for the whole run with
   ``fcntl.flock`` on ``DIR/.lock``, which records the process id, so that a
@@ -104,6 +105,9 @@ class StopSignals:
     """Turns the first SIGINT (Ctrl-C), SIGTERM or SIGHUP into :attr:`received`, checked between training steps.
 
     A second signal of the same kind acts at once (the previous handler is back).
+    A signal the process was started ignoring stays ignored: ``nohup`` ignores
+    SIGHUP so that a run outlives its terminal, and a shell ignores SIGINT for a
+    background job.
     """
 
     def __init__(self) -> None:
@@ -112,7 +116,8 @@ class StopSignals:
 
     def __enter__(self) -> StopSignals:
         for signum in EXIT_STATUS:
-            self.previous[signum] = signal.signal(signum, self._handle)
+            if signal.getsignal(signum) is not signal.SIG_IGN:
+                self.previous[signum] = signal.signal(signum, self._handle)
         return self
 
     def _handle(self, signum, frame) -> None:

@@ -281,8 +281,14 @@ def train_loop(args: argparse.Namespace, out: Path, run: Run, console: Console) 
             if signals.received is not None:
                 save()
                 return _stopped(console, signals.received, step, out)
+        # The final loss is saved with the run too (a run may end between two progress lines), so that
+        # `rnnbook info` reports the number printed below.
+        if history and history[-1][0] == trainer.step_count:
+            val = history[-1][1]
+        else:
+            val = evaluate(model, valid_ids)
+            history.append([trainer.step_count, val])
         save()
-    val = evaluate(model, valid_ids)
     if trainer.step_count >= WARMUP_STEPS:
         progress.check(trainer.step_count, val)
     console.print(

@@ -1,0 +1,124 @@
+"""What a second adversarial user of the ``rnnbook`` command found (after tests/test_adversarial.py).
+
+Each test is one defect, and failed before its fix: the command lost a trained
+run, stopped a run it had been told to keep going, reported a stale number, or
+could be made to run without end.
+"""
+
+from __future__ import annotations
+
+import signal
+import subprocess
+import sys
+
+import pytest
+from test_cli import ROOT, SMALL, assert_one_line_error, rnnbook, trained_run  # noqa: F401 (fixtures)
+from test_cli_reliability import finish, popen, step_of, wait_for_line
+
+from rnnbook.training import checkpoint
+
+
+def _ignore_hangup():
+    signal.signal(signal.SIGHUP, signal.SIG_IGN)
+
+
+def test_nohup_keeps_training_through_a_hangup(text_file, tmp_path):
+    # ``nohup rnnbook train ...`` sets SIGHUP to "ignore" so that a run outlives the terminal; the trainer
+    # installed its own handler over that and stopped (status 129) as soon as the terminal closed.
+    proc = popen("train", text_file, "--out", tmp_path / "r", "--steps", "60", *SMALL, "--print-every", "1",
+                 preexec_fn=_ignore_hangup)
+    try:
+        wait_for_line(proc, "step 3/")
+        proc.send_signal(signal.SIGHUP)
+    finally:
+        out, err = finish(proc)
+    assert proc.returncode == 0, (out, err)
+    assert step_of(tmp_path / "r") == 60
+
+
+def test_a_signal_that_was_ignored_stays_ignored():
+    # The same for SIGINT, which a shell sets to "ignore" for a background job (``rnnbook train ... &``).
+    code = (
+        "import signal\n"
+        "from rnnbook.cli.runtime import StopSignals\n"
+        "signal.signal(signal.SIGINT, signal.SIG_IGN)\n"
+        "with StopSignals() as s:\n"
+        "    assert signal.getsignal(signal.SIGINT) is signal.SIG_IGN\n"
+        "    assert signal.getsignal(signal.SIGTERM) is not signal.SIG_DFL\n"
+        "assert signal.getsignal(signal.SIGINT) is signal.SIG_IGN\n"
+    )
+    result = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=600)
+    assert result.returncode == 0, result.stderr
+
+
+@pytest.mark.parametrize("how", ["the-checkpoint", "a-link-to-it", "json-is-the-checkpoint"])
+def test_export_never_overwrites_the_run_it_reads(how, trained_run, tmp_path):  # noqa: F811 (fixture)
+    # ``rnnbook export DIR --torch DIR/checkpoint.npz`` replaced the checkpoint by a torch file: the whole
+    # trained run was lost, and the command said "wrote ...".
+    import shutil
+
+    run = tmp_path / "run"
+    shutil.copytree(trained_run, run)
+    target = run / "checkpoint.npz"
+    if how == "a-link-to-it":
+        target = tmp_path / "link.pt"
+        target.symlink_to(run / "checkpoint.npz")
+    elif how == "json-is-the-checkpoint":
+        target = tmp_path / "x.pt"
+        (tmp_path / "x.pt.json").symlink_to(run / "checkpoint.npz")
+    before = (run / "checkpoint.npz").read_bytes()
+    result = rnnbook("export", run, "--torch", target)
+    assert_one_line_error(result, "--torch", "checkpoint")
+    assert (run / "checkpoint.npz").read_bytes() == before
+    assert rnnbook("info", run).returncode == 0
+
+
+@pytest.mark.parametrize("command", [["sample"], ["info"], ["export", "--torch", "x.pt"]])
+def test_an_empty_run_folder_name_is_refused(command, trained_run, tmp_path):  # noqa: F811 (fixture)
+    # DIR "" was read as the current folder: "rnnbook sample ''" sampled whatever run was there.
+    import shutil
+
+    shutil.copy(trained_run / "checkpoint.npz", tmp_path / "checkpoint.npz")
+    result = subprocess.run(
+        [sys.executable, "-m", "rnnbook", *command, ""], cwd=tmp_path, capture_output=True, text=True, timeout=600
+    )
+    assert_one_line_error(result, "empty")
+    assert not (tmp_path / "x.pt").exists()
+
+
+def test_the_last_validation_loss_is_saved(text_file, tmp_path):
+    # A run that ends between two progress lines (always, with --minutes) printed "done: ... validation loss
+    # X" but saved an older loss (or none): ``rnnbook info`` then reported a different, stale number.
+    out = tmp_path / "r"
+    result = rnnbook("train", text_file, "--out", out, "--minutes", "0.005", *SMALL[:-2], "--print-every", "100000")
+    assert result.returncode == 0, result.stderr
+    done = result.stdout.strip().splitlines()[-1]
+    step = int(done.split("step ")[1].split(",")[0])
+    saved_step, saved_loss = checkpoint.load(out)[1]["validation"][-1]
+    assert saved_step == step == step_of(out)
+    assert f"validation loss {saved_loss:.3f}" in done, (done, saved_loss)
+    assert f"validation loss: {saved_loss:.3f} nats/char at step {step}" in rnnbook("info", out).stdout
+
+
+def test_sample_length_has_a_ceiling(trained_run):  # noqa: F811 (fixture)
+    # --length 99999999999999999999 was accepted and the command ran (and grew) until killed.
+    result = rnnbook("sample", trained_run, "--length", "99999999999999999999")
+    assert_one_line_error(result, "--length", "at most")
+    assert "at most" in " ".join(rnnbook("sample", "--help").stdout.split())
+
+
+def test_utf16_text_is_named(tmp_path):
+    # A UTF-16 file (what Windows' Notepad long saved as "Unicode") was called "a binary file".
+    path = tmp_path / "notes.txt"
+    path.write_text("hello world, " * 100, encoding="utf-16")
+    result = rnnbook("train", path, "--out", tmp_path / "r", *SMALL)
+    assert_one_line_error(result, "UTF-16", "UTF-8")
+
+
+def test_export_message_does_not_replay_control_characters(trained_run, tmp_path):  # noqa: F811 (fixture)
+    target = tmp_path / "a\x1b[2Jb.pt"
+    result = rnnbook("export", trained_run, "--torch", target)
+    if result.returncode == 0:  # torch installed
+        assert "\x1b" not in result.stdout
+    else:
+        assert "\x1b" not in result.stderr
