@@ -78,6 +78,8 @@ class Vocabulary:
     @classmethod
     def from_text(cls, text: str) -> Vocabulary:
         """The sorted set of characters of ``text``, numbered from 0 (no special tokens)."""
+        if not isinstance(text, str):
+            raise TypeError(f"text must be a str, got {type(text).__name__}")
         return cls(sorted(set(text)), specials=False)
 
     @property

@@ -277,7 +277,7 @@ class GRU(RecurrentLayer):
     Examples
     --------
     >>> import numpy as np
-    >>> from rnnbook.gru import GRU
+    >>> from rnnbook.layers.gru import GRU
     >>> layer = GRU(3, 5, rng=0)
     >>> states, trace = layer.forward(np.zeros((7, 2, 3)))
     >>> states.shape

@@ -310,7 +310,7 @@ class LSTM(RecurrentLayer):
     Examples
     --------
     >>> import numpy as np
-    >>> from rnnbook.lstm import LSTM
+    >>> from rnnbook.layers.lstm import LSTM
     >>> layer = LSTM(3, 5, rng=0)
     >>> states, trace = layer.forward(np.zeros((7, 2, 3)))
     >>> states.shape, trace.cells.shape

@@ -187,7 +187,15 @@ def backprop_through_time(
     dstate0 : numpy.ndarray, shape (B, H)
         The gradient with respect to the initial state.
     """
-    return backprop(params, trace, check_dstates(dstates, check_trace(trace, Trace).states))
+    trace = check_trace(trace, Trace)
+    input_size, hidden_size, dtype = check_params(params)
+    if (trace.x.shape[-1], trace.states.shape[-1], trace.states.dtype) != (input_size, hidden_size, dtype):
+        raise ValueError(
+            f"params must be those unroll used (input size {trace.x.shape[-1]}, hidden size "
+            f"{trace.states.shape[-1]}, {trace.states.dtype}), got input size {input_size}, hidden size "
+            f"{hidden_size}, {dtype}"
+        )
+    return backprop(params, trace, check_dstates(dstates, trace.states))
 
 
 def backprop(params: Params, trace: Trace, dstates: np.ndarray) -> tuple[Params, np.ndarray, np.ndarray]:

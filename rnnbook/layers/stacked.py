@@ -33,7 +33,7 @@ from typing import Any
 
 import numpy as np
 
-from rnnbook._validation import check_array, check_positive_int, check_rng
+from rnnbook._validation import check_array, check_instance, check_positive_int, check_rng
 from rnnbook.layers.base import Params, State
 from rnnbook.layers.registry import make_cell
 
@@ -311,6 +311,7 @@ class Stacked:
         self, trace: StackedTrace, doutput: np.ndarray, dfinal: State | None = None
     ) -> tuple[Params, np.ndarray, State]:
         """Check ``doutput`` (T, B, D*H) and ``dfinal``, then :meth:`backprop`."""
+        check_instance(trace, StackedTrace, "trace", "the StackedTrace that the forward pass returned")
         doutput = check_array(doutput, "doutput", ndim=3, shape=trace.output.shape, dtype=self.dtype)
         if dfinal is not None:
             dfinal = self.check_state(dfinal, doutput.shape[1])
