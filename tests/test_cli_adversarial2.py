@@ -122,3 +122,16 @@ def test_export_message_does_not_replay_control_characters(trained_run, tmp_path
         assert "\x1b" not in result.stdout
     else:
         assert "\x1b" not in result.stderr
+
+
+@pytest.mark.parametrize("option", ["--seed", "--steps"])
+def test_a_run_is_never_saved_unloadable(option, text_file, tmp_path):
+    # --seed 99999999999999999999 trained and saved a checkpoint whose metadata the loader then refused
+    # ("run.seed must be an integer in [0, 2**62)"): info, sample and --resume all failed, the run was lost.
+    # (--steps 99999999999999999999, stopped with Ctrl-C, the same.)
+    result = rnnbook("train", text_file, "--out", tmp_path / "r", option, str(10**20), *SMALL)
+    assert_one_line_error(result, option, "2**62")
+    assert not (tmp_path / "r" / "checkpoint.npz").exists()
+    edge = rnnbook("train", text_file, "--out", tmp_path / "e", "--seed", str(2**62 - 1), "--steps", "3", *SMALL)
+    assert edge.returncode == 0, edge.stderr
+    assert rnnbook("info", tmp_path / "e").returncode == 0

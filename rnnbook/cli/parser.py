@@ -10,6 +10,7 @@ from rnnbook.data.text import BUILTIN_FILES
 from rnnbook.layers.registry import CELLS
 from rnnbook.teaching.commands import add_subcommands
 from rnnbook.training.chartrainer import DEFAULT_LR
+from rnnbook.training.checkpoint_checks import MAX_INTEGER
 
 #: The share of the text held out for validation.
 VALIDATION_FRACTION = 0.1
@@ -43,6 +44,13 @@ def _positive_int(text: str) -> int:
         raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}") from None
     if value <= 0:
         raise argparse.ArgumentTypeError(f"expected a positive integer, got {value}")
+    return _saveable(value)
+
+
+def _saveable(value: int) -> int:
+    """``value`` if a checkpoint can hold it: a run trained with a larger one could never be loaded again."""
+    if value >= MAX_INTEGER:
+        raise argparse.ArgumentTypeError(f"expected an integer below 2**62 = {MAX_INTEGER}, got {value}")
     return value
 
 
@@ -60,7 +68,7 @@ def _seed(text: str) -> int:
         raise argparse.ArgumentTypeError(f"expected an integer >= 0, got {text!r}") from None
     if value < 0:
         raise argparse.ArgumentTypeError(f"expected an integer >= 0, got {value}")
-    return value
+    return _saveable(value)
 
 
 def _positive_float(text: str) -> float:
