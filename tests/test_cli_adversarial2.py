@@ -135,3 +135,54 @@ def test_a_run_is_never_saved_unloadable(option, text_file, tmp_path):
     edge = rnnbook("train", text_file, "--out", tmp_path / "e", "--seed", str(2**62 - 1), "--steps", "3", *SMALL)
     assert edge.returncode == 0, edge.stderr
     assert rnnbook("info", tmp_path / "e").returncode == 0
+
+
+# -- rnnbook problems / rnnbook check ---------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def worksheet(tmp_path_factory):
+    out = tmp_path_factory.mktemp("sheet")
+    result = rnnbook("problems", "1", "--student", "alice", "--out", out)
+    assert result.returncode == 0, result.stderr
+    return next(out.glob("*-key.json")), next(out.glob("*-answers.csv"))
+
+
+@pytest.mark.parametrize("which", ["key", "answers"])
+def test_check_survives_deeply_nested_json(which, worksheet, tmp_path):
+    # A JSON file of 100000 nested lists ended in a RecursionError traceback.
+    key, answers = worksheet
+    deep = tmp_path / "deep.json"
+    deep.write_text('{"q1a": ' + "[" * 100_000 + "]" * 100_000 + "}")
+    result = rnnbook("check", *((deep, answers) if which == "key" else (key, deep)))
+    assert_one_line_error(result, which, "nested")
+
+
+@pytest.mark.parametrize("path", ["/dev/zero", "."])
+def test_check_names_a_file_that_is_not_regular(path, worksheet):
+    # /dev/zero or a folder was "found no such file".
+    key, _ = worksheet
+    result = rnnbook("check", key, path)
+    assert_one_line_error(result, "not a regular file")
+
+
+def test_check_into_a_closed_pipe_is_quiet(worksheet):
+    # "rnnbook check KEY ANSWERS | head -1" ended with "rnnbook: error: Broken pipe" (and status 1),
+    # where sample and info stop quietly.
+    key, answers = worksheet
+    # (``true`` exits at once, long before Python has started: the pipe is closed at the first write.)
+    result = subprocess.run(
+        f"{sys.executable} -m rnnbook check {key} {answers} | true", shell=True, cwd=ROOT,
+        capture_output=True, text=True, timeout=600,
+    )
+    assert result.stderr == ""
+
+
+def test_check_with_standard_output_closed_is_an_error(worksheet):
+    # With standard output closed the report went nowhere and the status was 0.
+    import os
+
+    key, answers = worksheet
+    result = subprocess.run([sys.executable, "-m", "rnnbook", "check", str(key), str(answers)], stdout=None,
+                            stderr=subprocess.PIPE, text=True, timeout=600, preexec_fn=lambda: os.close(1))
+    assert_one_line_error(result, "standard output")

@@ -55,8 +55,11 @@ def _saveable(value: int) -> int:
 
 
 def _sample_length(text: str) -> int:
-    value = _positive_int(text)
-    if value > MAX_SAMPLE_LENGTH:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}") from None
+    if not 0 < value <= MAX_SAMPLE_LENGTH:
         raise argparse.ArgumentTypeError(f"expected a positive integer at most {MAX_SAMPLE_LENGTH:,}, got {value}")
     return value
 
