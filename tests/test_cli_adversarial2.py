@@ -186,3 +186,20 @@ def test_check_with_standard_output_closed_is_an_error(worksheet):
     result = subprocess.run([sys.executable, "-m", "rnnbook", "check", str(key), str(answers)], stdout=None,
                             stderr=subprocess.PIPE, text=True, timeout=600, preexec_fn=lambda: os.close(1))
     assert_one_line_error(result, "standard output")
+
+
+def test_resume_after_the_text_moved_says_what_to_do(text_file, tmp_path):
+    # "rnnbook: error: /path/words.txt: no such file" gave no hint that --resume reads the text again,
+    # nor that it can be given at its new place.
+    import shutil
+
+    text = tmp_path / "words.txt"
+    shutil.copy(text_file, text)
+    out = tmp_path / "r"
+    assert rnnbook("train", text, "--out", out, "--steps", "3", *SMALL).returncode == 0
+    text.rename(tmp_path / "moved.txt")
+    result = rnnbook("train", "--resume", "--out", out, "--steps", "6")
+    assert_one_line_error(result, "no such file", "TEXTFILE --resume")
+    again = rnnbook("train", tmp_path / "moved.txt", "--resume", "--out", out, "--steps", "6")
+    assert again.returncode == 0, again.stderr
+    assert step_of(out) == 6

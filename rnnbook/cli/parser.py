@@ -149,11 +149,14 @@ def build_parser() -> argparse.ArgumentParser:
         "--length", type=_sample_length, default=500, metavar="N",
         help=f"characters to write (500; at most {MAX_SAMPLE_LENGTH:,})",
     )
-    smp.add_argument("--prime", default="", metavar="TEXT", help="text the model reads first")
+    smp.add_argument(
+        "--prime", default="", metavar="TEXT",
+        help="text the model reads first (characters of its vocabulary; see 'rnnbook info DIR')",
+    )
     smp.add_argument("--seed", type=_seed, default=0, metavar="N", help="seed of the sampling (0)")
 
     info = sub.add_parser("info", help="describe a run folder", description="Describe a run folder.")
-    info.add_argument("run", metavar="DIR")
+    info.add_argument("run", metavar="DIR", help="a run folder written by 'rnnbook train'")
 
     export = sub.add_parser(
         "export",
@@ -163,7 +166,7 @@ def build_parser() -> argparse.ArgumentParser:
             "and decoder.weight, decoder.bias for torch.nn.Linear; FILE.json holds the sizes and the vocabulary."
         ),
     )
-    export.add_argument("run", metavar="DIR")
+    export.add_argument("run", metavar="DIR", help="a run folder written by 'rnnbook train'")
     export.add_argument("--torch", required=True, metavar="FILE", help="the .pt file to write")
     add_subcommands(sub)  # rnnbook problems, rnnbook check (the teaching kit)
     return parser
