@@ -264,3 +264,18 @@ def test_bag_of_words_wants_sequences():
     # A 1-d array gave an IndexError (too many indices for array).
     with pytest.raises(ValueError, match=r"\(T, N\)"):
         bag_of_words(np.array([3, 4]), 5)
+
+
+@pytest.mark.parametrize(
+    "arrays, metadata, error",
+    [({"a": np.ones(2)}, {"loss": float("nan")}, ValueError),  # was written, then refused by every load
+     ({"a": np.ones(2)}, {"tags": {1, 2}}, ValueError),  # json's "Object of type set is not JSON serializable"
+     ({"a": [1, 2]}, {}, TypeError),  # AttributeError: 'list' object has no attribute 'dtype'
+     ({"__metadata__": np.ones(2)}, {}, ValueError)],  # numpy.savez() got multiple values for keyword argument
+)
+def test_checkpoint_save_refuses_what_it_could_not_load(arrays, metadata, error, tmp_path):
+    from rnnbook.training import checkpoint
+
+    with pytest.raises(error, match="metadata|array"):
+        checkpoint.save(tmp_path / "run", arrays, metadata)
+    assert not (tmp_path / "run" / "checkpoint.npz").exists()

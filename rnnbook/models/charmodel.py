@@ -246,11 +246,7 @@ def tempered(scores: np.ndarray, temperature: float) -> np.ndarray:
     numpy.ndarray, shape (..., V)
     """
     scores = check_array(scores, "scores", ndim=None)
-    return tempered_unchecked(scores, check_positive_float(temperature, "temperature"))
-
-
-def tempered_unchecked(scores: np.ndarray, temperature: float) -> np.ndarray:
-    """:func:`tempered` without its input checks, for the sampling loop."""
+    temperature = check_positive_float(temperature, "temperature")
     shifted = scores - scores.max(axis=-1, keepdims=True)
     with np.errstate(over="ignore", under="ignore"):
         shifted /= temperature  # 0 for the largest score, at worst -inf for the others
@@ -309,7 +305,7 @@ def sample(
     out = []
     token = np.empty(1, dtype=np.int64)
     for _ in range(length):
-        p = tempered_unchecked(scores.astype(np.float64), temperature)
+        p = tempered(scores.astype(np.float64), temperature)
         # Inverse-CDF draw: one uniform number per character, robust to p summing to 1 - 1e-16.
         cdf = np.cumsum(p)
         token[0] = min(np.searchsorted(cdf, rng.random() * cdf[-1], side="right"), len(p) - 1)

@@ -20,7 +20,7 @@ from rnnbook.layers.attention import attend
 from rnnbook.layers.base import RecurrentLayer, State, split
 from rnnbook.layers.linear import linear
 from rnnbook.models.attention import AttentionTranslator
-from rnnbook.models.charmodel import tempered_unchecked
+from rnnbook.models.charmodel import tempered
 from rnnbook.models.seq2seq import Translator
 
 
@@ -151,7 +151,7 @@ def sequence_log_likelihood(model, source: np.ndarray, outputs: np.ndarray, eos:
     """
     _check_translator(model, source)
     eos = _check_eos(eos, model.vocab_size)
-    log_p = np.log(tempered_unchecked(model.logits(source, outputs), 1.0))  # (T', N, V)
+    log_p = np.log(tempered(model.logits(source, outputs), 1.0))  # (T', N, V)
     picked = np.take_along_axis(log_p, outputs[..., None], axis=-1)[..., 0]  # (T', N)
     after_end = np.cumsum(outputs == eos, axis=0) - (outputs == eos) > 0
     return np.where(after_end, 0.0, picked).sum(axis=0)
@@ -184,6 +184,6 @@ def sample_outputs(
     rng = check_rng(rng)
     out = np.zeros((length, source.shape[1]), dtype=np.int64)
     for j in range(length):
-        p = tempered_unchecked(model.logits(source, out)[j], temperature)  # (N, V)
+        p = tempered(model.logits(source, out)[j], temperature)  # (N, V)
         out[j] = np.minimum((p.cumsum(axis=1) < rng.random((len(p), 1))).sum(axis=1), p.shape[1] - 1)
     return out
