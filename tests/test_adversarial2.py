@@ -279,3 +279,18 @@ def test_checkpoint_save_refuses_what_it_could_not_load(arrays, metadata, error,
     with pytest.raises(error, match="metadata|array"):
         checkpoint.save(tmp_path / "run", arrays, metadata)
     assert not (tmp_path / "run" / "checkpoint.npz").exists()
+
+
+@pytest.mark.parametrize("which", ["x", "state"])
+def test_step_names_the_shapes_that_do_not_fit(which):
+    # numpy's "matmul: Input operand 1 has a mismatch in its core dimension 0, with gufunc signature ...".
+    from rnnbook import step
+
+    params = init_params(3, 4, rng=0)
+    x, state = np.zeros((2, 3)), np.zeros((2, 4))
+    if which == "x":
+        x = np.zeros((2, 2))
+    else:
+        state = np.zeros((2, 5))
+    with pytest.raises(ValueError, match=r"x \(B, I\), state \(B, H\).*got x \(2, \d\), state \(2, \d\)"):
+        step(x, state, **params)

@@ -72,7 +72,15 @@ def step(
         The new state :math:`h_t`.
     """
     f = ACTIVATIONS[check_choice(activation, "activation", tuple(ACTIVATIONS))][0]
-    return f(x @ weight_ih.T + bias_ih + state @ weight_hh.T + bias_hh)
+    try:
+        return f(x @ weight_ih.T + bias_ih + state @ weight_hh.T + bias_hh)
+    except ValueError:  # checked only when the shapes do not fit, so the loop of steps costs nothing more
+        shapes = {"x": x, "state": state, "weight_ih": weight_ih, "weight_hh": weight_hh, "bias_ih": bias_ih,
+                  "bias_hh": bias_hh}
+        raise ValueError(
+            "step needs x (B, I), state (B, H), weight_ih (H, I), weight_hh (H, H), bias_ih and bias_hh (H,); got "
+            + ", ".join(f"{name} {np.shape(value)}" for name, value in shapes.items())
+        ) from None
 
 
 @dataclass(frozen=True)
