@@ -203,3 +203,11 @@ def test_resume_after_the_text_moved_says_what_to_do(text_file, tmp_path):
     again = rnnbook("train", tmp_path / "moved.txt", "--resume", "--out", out, "--steps", "6")
     assert again.returncode == 0, again.stderr
     assert step_of(out) == 6
+
+
+def test_unknown_priming_characters_are_listed_briefly(trained_run):  # noqa: F811 (fixture)
+    # 500 unknown characters made a 3.5 kB error line.
+    prime = "".join(chr(0x4E00 + i) for i in range(500))
+    result = rnnbook("sample", trained_run, "--prime", prime)
+    assert_one_line_error(result, "and 490 more")
+    assert len(result.stderr) < 300

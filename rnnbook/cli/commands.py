@@ -27,7 +27,8 @@ def cmd_sample(args: argparse.Namespace) -> int:
     if missing:
         raise CLIError(
             "the priming text has characters that are not in the model's vocabulary: "
-            + ", ".join(repr(c) for c in missing)
+            + ", ".join(repr(c) for c in missing[:10])
+            + (f" and {len(missing) - 10} more" if len(missing) > 10 else "")
         )
     text = sample(model, vocab, args.length, temperature=args.temperature, prime=args.prime, rng=args.seed)
     Console().print(args.prime + text)
