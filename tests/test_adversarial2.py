@@ -294,3 +294,10 @@ def test_step_names_the_shapes_that_do_not_fit(which):
         state = np.zeros((2, 5))
     with pytest.raises(ValueError, match=r"x \(B, I\), state \(B, H\).*got x \(2, \d\), state \(2, \d\)"):
         step(x, state, **params)
+
+
+def test_a_vocabulary_answers_membership():
+    # "'z' in vocab" raised TypeError: argument of type 'Vocabulary' is not iterable.
+    vocab = Vocabulary.from_text("hello")
+    assert "h" in vocab and "z" not in vocab and 3 not in vocab
+    assert list(vocab) == ["e", "h", "l", "o"]
