@@ -301,3 +301,11 @@ def test_a_vocabulary_answers_membership():
     vocab = Vocabulary.from_text("hello")
     assert "h" in vocab and "z" not in vocab and 3 not in vocab
     assert list(vocab) == ["e", "h", "l", "o"]
+
+
+def test_mlp_classifier_wants_one_row_per_example():
+    # A sequence (T, B, I) was accepted and scored step by step: logits (T, B, C), where (B, C) is documented.
+    from rnnbook import MLPClassifier
+
+    with pytest.raises(ValueError, match=r"x must have 2 dimensions"):
+        MLPClassifier(3, 4, 2, rng=0).logits(SOURCE)
