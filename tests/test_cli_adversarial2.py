@@ -211,3 +211,23 @@ def test_unknown_priming_characters_are_listed_briefly(trained_run):  # noqa: F8
     result = rnnbook("sample", trained_run, "--prime", prime)
     assert_one_line_error(result, "and 490 more")
     assert len(result.stderr) < 300
+
+
+@pytest.mark.parametrize("kind", ["link-to-a-file", "fifo"])
+def test_a_planted_lock_file_is_not_followed(kind, text_file, tmp_path):
+    # In a shared --out folder, DIR/.lock planted as a symbolic link made the trainer truncate the file it
+    # pointed at and write its process id there (run as root: any file on the system).
+    import os
+
+    victim = tmp_path / "precious.txt"
+    victim.write_text("precious data\n")
+    out = tmp_path / "shared"
+    out.mkdir()
+    if kind == "link-to-a-file":
+        (out / ".lock").symlink_to(victim)
+    else:
+        os.mkfifo(out / ".lock")
+    result = rnnbook("train", text_file, "--out", out, "--steps", "3", *SMALL)
+    assert_one_line_error(result, ".lock")
+    assert victim.read_text() == "precious data\n"
+    assert not (out / "checkpoint.npz").exists()

@@ -22,6 +22,7 @@ import contextlib
 import fcntl
 import os
 import signal
+import stat
 import sys
 from collections.abc import Iterator
 from pathlib import Path
@@ -161,9 +162,16 @@ def open_run_folder(out: str, *, create: bool) -> Iterator[Path]:
             raise CLIError(f"--out {out}: cannot create the folder ({err.strerror or err})") from None
     lock_path = path / LOCK_NAME
     try:
-        fd = os.open(lock_path, os.O_RDWR | os.O_CREAT, 0o666)
+        # O_NOFOLLOW: in a shared folder, a .lock planted as a symbolic link would otherwise have the
+        # trainer truncate and overwrite whatever file it points at.
+        fd = os.open(lock_path, os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW | os.O_NONBLOCK, 0o666)
     except OSError as err:
+        if lock_path.is_symlink():
+            raise CLIError(f"--out {out}: {LOCK_NAME} is a symbolic link; remove it (it is not followed)") from None
         raise CLIError(f"--out {out}: cannot write in the folder ({err.strerror or err})") from None
+    if not stat.S_ISREG(os.fstat(fd).st_mode):
+        os.close(fd)
+        raise CLIError(f"--out {out}: {LOCK_NAME} exists and is not a regular file; remove it")
     try:
         try:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
