@@ -309,3 +309,22 @@ def test_mlp_classifier_wants_one_row_per_example():
 
     with pytest.raises(ValueError, match=r"x must have 2 dimensions"):
         MLPClassifier(3, 4, 2, rng=0).logits(SOURCE)
+
+
+@pytest.mark.parametrize("bad", ["nan", "other-cell", "list", "float32-layer"])
+def test_stacked_forward_checks_its_parameters(bad):
+    # Stacked.forward checked x but not the parameters: a NaN weight gave NaN outputs silently, a GRU's
+    # parameters in an LSTM stack a numpy broadcast error, a list an AttributeError.
+    stack = Stacked("lstm", 3, 4, 2, rng=0)
+    params = {k: v.copy() for k, v in stack.params.items()}
+    if bad == "nan":
+        params["weight_hh_l1"][0, 0] = np.nan
+    elif bad == "other-cell":
+        params = dict(Stacked("gru", 3, 4, 2, rng=0).params)
+    elif bad == "list":
+        params["weight_ih_l0"] = params["weight_ih_l0"].tolist()
+    else:
+        params |= {k: v.astype(np.float32) for k, v in params.items() if k.endswith("_l1")}
+    stack.params = params
+    with pytest.raises((TypeError, ValueError), match=r"layer \d"):
+        stack.forward(SOURCE)
