@@ -328,3 +328,14 @@ def test_stacked_forward_checks_its_parameters(bad):
     stack.params = params
     with pytest.raises((TypeError, ValueError), match=r"layer \d"):
         stack.forward(SOURCE)
+
+
+@pytest.mark.parametrize("batch", [1, 2])
+def test_lstm_step_refuses_an_array_for_its_state(batch):
+    # An array (B, H) where (h, c) goes was unpacked row by row: "not enough values to unpack" for B = 1,
+    # an IndexError (tuple index out of range) for B = 2, whose two rows became h and c.
+    from rnnbook import LSTM
+
+    layer = LSTM(3, 4, rng=0)
+    with pytest.raises(TypeError, match=r"tuple \(h, c\)"):
+        layer.step(np.zeros((batch, 3)), np.zeros((batch, 4)))
