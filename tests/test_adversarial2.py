@@ -339,3 +339,12 @@ def test_lstm_step_refuses_an_array_for_its_state(batch):
     layer = LSTM(3, 4, rng=0)
     with pytest.raises(TypeError, match=r"tuple \(h, c\)"):
         layer.step(np.zeros((batch, 3)), np.zeros((batch, 4)))
+
+
+@pytest.mark.parametrize("cell", ["RNN", "GRU"])
+def test_one_array_cells_refuse_a_tuple_state_in_step(cell):
+    # An LSTM's (h, c) given to RNN.step: numpy's "non-broadcastable output operand"; to GRU.step an
+    # AttributeError ('tuple' object has no attribute 'shape').
+    layer = getattr(rnnbook, cell)(3, 4, rng=0)
+    with pytest.raises(TypeError, match=r"one \(B, H\) array, got tuple"):
+        layer.step(np.zeros((2, 3)), (np.zeros((2, 4)), np.zeros((2, 4))))

@@ -289,6 +289,8 @@ class GRU(RecurrentLayer):
 
     def step(self, x: np.ndarray, state: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """One step on ``x`` (B, I) from ``state`` (B, H); returns ``(h_t, h_t)``."""
+        if not isinstance(state, np.ndarray):  # a tuple (an LSTM's state) would broadcast or fail deep inside
+            raise TypeError(f"state of a GRU must be one (B, H) array, got {type(state).__name__}")
         p = self.params
         hidden = state.shape[1]
         two = 2 * hidden

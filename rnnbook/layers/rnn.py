@@ -278,6 +278,8 @@ class RNN(RecurrentLayer):
 
     def step(self, x: np.ndarray, state: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """One step of the state equation on ``x`` (B, I) from ``state`` (B, H); returns ``(h, h)``."""
+        if not isinstance(state, np.ndarray):  # a tuple (an LSTM's state) would broadcast or fail deep inside
+            raise TypeError(f"state of an RNN must be one (B, H) array, got {type(state).__name__}")
         p = self.params
         a = x @ p["weight_ih"].T
         a += p["bias_ih"] + p["bias_hh"]
