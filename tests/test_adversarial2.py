@@ -348,3 +348,17 @@ def test_one_array_cells_refuse_a_tuple_state_in_step(cell):
     layer = getattr(rnnbook, cell)(3, 4, rng=0)
     with pytest.raises(TypeError, match=r"one \(B, H\) array, got tuple"):
         layer.step(np.zeros((2, 3)), (np.zeros((2, 4)), np.zeros((2, 4))))
+
+
+def test_clipping_names_a_read_only_gradient():
+    # numpy's "output array is read-only" (or, for clip_elementwise, a list gave an AttributeError).
+    from rnnbook import clip_elementwise
+
+    frozen = np.full(3, 10.0)
+    frozen.flags.writeable = False
+    with pytest.raises(ValueError, match="gradient of w is read-only"):
+        clip_gradients({"w": frozen}, 1.0)
+    with pytest.raises(ValueError, match="gradient of w is read-only"):
+        clip_elementwise({"w": frozen}, 1.0)
+    with pytest.raises(TypeError, match="gradient of w"):
+        clip_elementwise({"w": [1.0, 2.0]}, 1.0)

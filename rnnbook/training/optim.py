@@ -59,6 +59,7 @@ def clip_gradients(grads: Params, max_norm: float) -> float:
     """
     max_norm = check_positive_float(max_norm, "max_norm")
     total = global_norm(grads)
+    _check_writeable(grads)
     scale = max_norm / (total + 1e-6)
     if scale < 1:
         for g in grads.values():
@@ -72,8 +73,16 @@ def clip_elementwise(grads: Params, limit: float) -> None:
     Unlike :func:`clip_gradients` this can change the direction of the step.
     """
     limit = check_positive_float(limit, "limit")
+    check_params_dict(grads, "grads")
+    _check_writeable(grads)
     for g in grads.values():
         np.clip(g, -limit, limit, out=g)
+
+
+def _check_writeable(grads: Params) -> None:
+    for name, g in grads.items():
+        if not g.flags.writeable:
+            raise ValueError(f"gradient of {name} is read-only; clipping changes the gradients in place")
 
 
 class Optimizer:
