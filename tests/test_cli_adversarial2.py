@@ -231,3 +231,14 @@ def test_a_planted_lock_file_is_not_followed(kind, text_file, tmp_path):
     assert_one_line_error(result, ".lock")
     assert victim.read_text() == "precious data\n"
     assert not (out / "checkpoint.npz").exists()
+
+
+@pytest.mark.parametrize("text", ["", "missing.txt"])
+def test_a_failed_start_leaves_no_empty_run_folder(text, tmp_path):
+    # --out was created (and locked) before the text was read: a typo in the file name left an empty run
+    # folder behind; and an empty file name was reported as ".: not a regular file".
+    out = tmp_path / "new" / "run"
+    result = rnnbook("train", text, "--out", out, *SMALL)
+    assert_one_line_error(result, "empty string" if text == "" else "no such file")
+    assert not out.exists()
+    assert (tmp_path / "new").exists()  # only the folder of the run itself is removed

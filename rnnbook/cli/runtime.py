@@ -147,12 +147,16 @@ def open_run_folder(out: str, *, create: bool) -> Iterator[Path]:
     CLIError
         If ``out`` is empty, is not a folder, cannot be created or written, or
         another process holds its lock (the message gives that process's id).
+
+    A folder created here is removed again if the run ends without saving
+    anything in it (a text that cannot be read, say).
     """
     if not out:
         raise CLIError("--out must name a folder, got an empty string")
     path = Path(out)
     if path.exists() and not path.is_dir():
         raise CLIError(f"--out {out}: exists and is not a folder")
+    created = False
     if not path.exists():
         if not create:
             raise CLIError(f"--out {out}: no such run folder to resume")
@@ -160,6 +164,7 @@ def open_run_folder(out: str, *, create: bool) -> Iterator[Path]:
             path.mkdir(parents=True, exist_ok=True)
         except OSError as err:
             raise CLIError(f"--out {out}: cannot create the folder ({err.strerror or err})") from None
+        created = True
     lock_path = path / LOCK_NAME
     try:
         # O_NOFOLLOW: in a shared folder, a .lock planted as a symbolic link would otherwise have the
@@ -184,6 +189,21 @@ def open_run_folder(out: str, *, create: bool) -> Iterator[Path]:
         os.ftruncate(fd, 0)
         os.pwrite(fd, f"{os.getpid()}\n".encode("ascii"), 0)
         checkpoint.remove_stale_temporaries(path)  # safe now: no other save can be running
-        yield path
+        try:
+            yield path
+        finally:
+            if created:
+                _remove_if_unused(path)
     finally:
         os.close(fd)  # releases the lock
+
+
+def _remove_if_unused(path: Path) -> None:
+    """Remove a run folder this run created if it holds nothing but the lock (the run failed before saving).
+
+    Called while holding the lock, so no other trainer can be using the folder.
+    """
+    with contextlib.suppress(OSError):
+        if all(entry.name == LOCK_NAME for entry in path.iterdir()):
+            (path / LOCK_NAME).unlink()
+            path.rmdir()

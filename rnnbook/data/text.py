@@ -83,6 +83,8 @@ def read_text(path: str | Path) -> str:
         holds NUL bytes (a binary file) or is not valid UTF-8 (the message
         gives the byte offset).
     """
+    if isinstance(path, str) and not path:  # Path("") would be the current folder
+        raise TextError("expected the name of a text file, got an empty string")
     path = Path(path)
     if path.is_symlink() and not path.exists():
         raise TextError(f"{path}: a symbolic link to nothing (dangling, or a loop of links)")
