@@ -242,3 +242,9 @@ def test_a_failed_start_leaves_no_empty_run_folder(text, tmp_path):
     assert_one_line_error(result, "empty string" if text == "" else "no such file")
     assert not out.exists()
     assert (tmp_path / "new").exists()  # only the folder of the run itself is removed
+
+
+def test_the_checkpoint_file_instead_of_its_folder(trained_run):  # noqa: F811 (fixture)
+    # "rnnbook sample DIR/checkpoint.npz" said "no such run folder", though the file is right there.
+    result = rnnbook("sample", trained_run / "checkpoint.npz")
+    assert_one_line_error(result, "not a run folder", "give the folder")

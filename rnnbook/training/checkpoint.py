@@ -147,6 +147,8 @@ def _open(directory: str | Path, *, training: bool = False):
     """The checked path, the open zip and the checked metadata of a run folder's checkpoint."""
     path = checkpoint_path(directory)
     if not Path(directory).is_dir():
+        if Path(directory).is_file():
+            raise CheckpointError(f"{directory}: a file, not a run folder; give the folder that holds {FILENAME}")
         raise CheckpointError(f"{directory}: no such run folder")
     if not path.is_file():
         raise CheckpointError(f"{directory}: no checkpoint there (expected {path})")
