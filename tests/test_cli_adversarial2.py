@@ -248,3 +248,24 @@ def test_the_checkpoint_file_instead_of_its_folder(trained_run):  # noqa: F811 (
     # "rnnbook sample DIR/checkpoint.npz" said "no such run folder", though the file is right there.
     result = rnnbook("sample", trained_run / "checkpoint.npz")
     assert_one_line_error(result, "not a run folder", "give the folder")
+
+
+def test_info_on_a_checkpoint_saved_by_the_library(text_file, tmp_path):
+    # A checkpoint written with checkpoint.save_training (no command-line settings) was described as
+    # trained on the "built-in corpus", with "seq-len None, batch None, lr None, seed None".
+    import numpy as np
+
+    from rnnbook.data.encoding import Vocabulary
+    from rnnbook.models.charmodel import CharModel
+    from rnnbook.training.chartrainer import CharTrainer
+
+    text = text_file.read_text(encoding="utf-8")
+    vocab = Vocabulary.from_text(text)
+    trainer = CharTrainer(CharModel(len(vocab), 8, rng=0, dtype=np.float32), vocab.encode(text), seq_len=8,
+                          batch_size=2, lr=0.01, rng=0)
+    trainer.train_step()
+    checkpoint.save_training(tmp_path / "lib", trainer, vocab)
+    result = rnnbook("info", tmp_path / "lib")
+    assert result.returncode == 0, result.stderr
+    assert "built-in corpus" not in result.stdout and "None" not in result.stdout, result.stdout
+    assert "step 1" in result.stdout

@@ -49,11 +49,15 @@ def cmd_info(args: argparse.Namespace) -> int:
     )
     console.print(f"vocabulary:      {len(vocab)} characters {vocab.chars!r}")
     console.print(f"uniform guess:   ln {len(vocab)} = {math.log(len(vocab)):.3f} nats/char")
-    console.print(f"text:            {printable(run.get('text_path') or 'built-in corpus')}")
-    console.print(
-        f"training:        step {record.step}, seq-len {run.get('seq_len')}, batch {run.get('batch')}, "
-        f"lr {run.get('lr')}, seed {run.get('seed')}"
-    )
+    if record.settings is None:  # saved by the library (checkpoint.save_training), not by 'rnnbook train'
+        console.print("text:            not recorded (the run was not saved by 'rnnbook train')")
+        console.print(f"training:        step {record.step if record.step is not None else 'not recorded'}")
+    else:
+        console.print(f"text:            {printable(run.get('text_path') or 'built-in corpus')}")
+        console.print(
+            f"training:        step {record.step}, seq-len {run.get('seq_len')}, batch {run.get('batch')}, "
+            f"lr {run.get('lr')}, seed {run.get('seed')}"
+        )
     if record.validation:
         step, val = record.validation[-1]
         console.print(f"validation loss: {val:.3f} nats/char at step {step}")
