@@ -225,6 +225,8 @@ def cell_sweep(
     dict of str to list of list of LagResult
         ``out[cell][s][j]`` is the run of seed ``seeds[s]`` at ``lags[j]``.
     """
+    if not isinstance(cells, Mapping):
+        raise TypeError(f"cells must be a mapping of cell name to hidden size, got {type(cells).__name__}")
     if not cells or not seeds:
         raise ValueError(f"cells and seeds must not be empty, got {dict(cells)!r} and {list(seeds)!r}")
     by_cell = {}

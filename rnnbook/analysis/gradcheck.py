@@ -42,15 +42,31 @@ def numerical_gradient(f: Callable[[], float], x: np.ndarray, eps: float = 1e-6)
     flat_x, flat_grad = x.reshape(-1), grad.reshape(-1)
     if not np.shares_memory(flat_x, x):
         raise ValueError("x must be contiguous so that it can be perturbed in place")
+    if not callable(f):
+        raise TypeError(f"f must be a function of no arguments returning a number, got {type(f).__name__}")
+    if not x.flags.writeable:
+        raise ValueError("x must be writeable: it is perturbed in place (and restored)")
     for i in range(flat_x.size):
         old = flat_x[i]
-        flat_x[i] = old + eps
-        plus = f()
-        flat_x[i] = old - eps
-        minus = f()
-        flat_x[i] = old
+        try:
+            flat_x[i] = old + eps
+            plus = _scalar(f())
+            flat_x[i] = old - eps
+            minus = _scalar(f())
+        finally:
+            flat_x[i] = old
         flat_grad[i] = (plus - minus) / (2 * eps)
     return grad
+
+
+def _scalar(value: object) -> float:
+    """What ``f`` returned, as a float: it must be one finite real number."""
+    if np.ndim(value) != 0 or isinstance(value, bool | str | bytes | complex | np.complexfloating):
+        raise TypeError(f"f must return a scalar (one real number), got {type(value).__name__} {np.shape(value)}")
+    number = float(value)
+    if not np.isfinite(number):
+        raise ValueError(f"f must return a finite number, got {number} (the function is not differentiable there)")
+    return number
 
 
 def relative_error(a: np.ndarray, b: np.ndarray) -> float:

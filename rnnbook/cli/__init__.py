@@ -4,7 +4,7 @@
 
     rnnbook train [TEXTFILE] --out DIR [--model rnn|lstm|gru] [--hidden N] [--layers N]
                   [--seq-len N] [--batch N] [--lr X] [--steps N | --minutes X] [--seed N]
-                  [--checkpoint-every N] [--resume]
+                  [--checkpoint-every N] [--print-every N] [--sample-every N] [--resume]
     rnnbook sample DIR [--temperature X] [--length N] [--prime TEXT] [--seed N]
     rnnbook info DIR
     rnnbook export DIR --torch FILE

@@ -13,14 +13,22 @@ from rnnbook.training import checkpoint
 from rnnbook.training.torch_export import export_torch
 
 
+def _run_folder(run: str) -> str:
+    """The DIR argument, refused when empty (``Path("")`` would silently be the current folder)."""
+    if not run:
+        raise CLIError("DIR must name a run folder, got an empty string")
+    return run
+
+
 def cmd_sample(args: argparse.Namespace) -> int:
     """Write ``--length`` characters with the model of a run folder."""
-    model, vocab, _ = checkpoint.load_model(args.run)
+    model, vocab, _ = checkpoint.load_model(_run_folder(args.run))
     missing = vocab.unknown(args.prime)
     if missing:
         raise CLIError(
             "the priming text has characters that are not in the model's vocabulary: "
-            + ", ".join(repr(c) for c in missing)
+            + ", ".join(repr(c) for c in missing[:10])
+            + (f" and {len(missing) - 10} more" if len(missing) > 10 else "")
         )
     text = sample(model, vocab, args.length, temperature=args.temperature, prime=args.prime, rng=args.seed)
     Console().print(args.prime + text)
@@ -29,7 +37,7 @@ def cmd_sample(args: argparse.Namespace) -> int:
 
 def cmd_info(args: argparse.Namespace) -> int:
     """Describe a run folder: the model, its vocabulary, the training settings and the last validation loss."""
-    model, vocab, meta = checkpoint.load_model(args.run)
+    model, vocab, meta = checkpoint.load_model(_run_folder(args.run))
     console = Console()
     record = checkpoint.read_record(meta)
     n_params = sum(int(p.size) for p in model.params.values())
@@ -41,11 +49,15 @@ def cmd_info(args: argparse.Namespace) -> int:
     )
     console.print(f"vocabulary:      {len(vocab)} characters {vocab.chars!r}")
     console.print(f"uniform guess:   ln {len(vocab)} = {math.log(len(vocab)):.3f} nats/char")
-    console.print(f"text:            {printable(run.get('text_path') or 'built-in corpus')}")
-    console.print(
-        f"training:        step {record.step}, seq-len {run.get('seq_len')}, batch {run.get('batch')}, "
-        f"lr {run.get('lr')}, seed {run.get('seed')}"
-    )
+    if record.settings is None:  # saved by the library (checkpoint.save_training), not by 'rnnbook train'
+        console.print("text:            not recorded (the run was not saved by 'rnnbook train')")
+        console.print(f"training:        step {record.step if record.step is not None else 'not recorded'}")
+    else:
+        console.print(f"text:            {printable(run.get('text_path') or 'built-in corpus')}")
+        console.print(
+            f"training:        step {record.step}, seq-len {run.get('seq_len')}, batch {run.get('batch')}, "
+            f"lr {run.get('lr')}, seed {run.get('seed')}"
+        )
     if record.validation:
         step, val = record.validation[-1]
         console.print(f"validation loss: {val:.3f} nats/char at step {step}")
@@ -54,17 +66,29 @@ def cmd_info(args: argparse.Namespace) -> int:
 
 def cmd_export(args: argparse.Namespace) -> int:
     """Write the weights of a run folder for PyTorch (see :func:`rnnbook.training.torch_export.export_torch`)."""
+    if not args.torch:
+        raise CLIError("--torch must name the file to write, got an empty string")
     target = Path(args.torch)
     config = Path(str(target) + ".json")
+    source = checkpoint.checkpoint_path(_run_folder(args.run))
     for path in (target, config):
         if path.exists() and not path.is_file():
-            raise CLIError(f"--torch {target}: {path} exists and is not a regular file; give a new file name")
+            raise CLIError(
+                f"--torch {printable(target)}: {printable(path)} exists and is not a regular file; give a new file name"
+            )
+        if path.exists() and source.exists() and path.samefile(source):
+            raise CLIError(
+                f"--torch {printable(target)}: {printable(path)} is the run's checkpoint; writing it would destroy "
+                "the trained run; give a new file name"
+            )
     if not target.parent.is_dir():
-        raise CLIError(f"--torch {target}: no such folder {target.parent}")
+        raise CLIError(f"--torch {printable(target)}: no such folder {printable(target.parent)}")
     try:
         model, config = export_torch(args.run, target)
     except ImportError:
         raise CLIError("export --torch needs PyTorch, which is not installed (pip install torch)") from None
-    message = f"wrote {target} ({model.cell}, {model.n_layers} x {model.hidden_size}) and {config}"
+    message = (
+        f"wrote {printable(target)} ({model.cell}, {model.n_layers} x {model.hidden_size}) and {printable(config)}"
+    )
     Console(keep_going=True).print(message)  # the files are the result: a failed message does not undo them
     return 0

@@ -10,6 +10,7 @@ from rnnbook.data.text import BUILTIN_FILES
 from rnnbook.layers.registry import CELLS
 from rnnbook.teaching.commands import add_subcommands
 from rnnbook.training.chartrainer import DEFAULT_LR
+from rnnbook.training.checkpoint_checks import MAX_INTEGER
 
 #: The share of the text held out for validation.
 VALIDATION_FRACTION = 0.1
@@ -24,6 +25,8 @@ DEFAULTS = {
     "seed": 0,
     "steps": 2000,
 }
+#: The most characters ``rnnbook sample`` writes in one go (a megabyte of text; more is a typo, or a hang).
+MAX_SAMPLE_LENGTH = 1_000_000
 #: How often the training loop checkpoints, prints progress and writes a sample, in steps.
 EVERY = {"checkpoint_every": 200, "print_every": 50, "sample_every": 500}
 
@@ -41,6 +44,23 @@ def _positive_int(text: str) -> int:
         raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}") from None
     if value <= 0:
         raise argparse.ArgumentTypeError(f"expected a positive integer, got {value}")
+    return _saveable(value)
+
+
+def _saveable(value: int) -> int:
+    """``value`` if a checkpoint can hold it: a run trained with a larger one could never be loaded again."""
+    if value >= MAX_INTEGER:
+        raise argparse.ArgumentTypeError(f"expected an integer below 2**62 = {MAX_INTEGER}, got {value}")
+    return value
+
+
+def _sample_length(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}") from None
+    if not 0 < value <= MAX_SAMPLE_LENGTH:
+        raise argparse.ArgumentTypeError(f"expected a positive integer at most {MAX_SAMPLE_LENGTH:,}, got {value}")
     return value
 
 
@@ -51,7 +71,7 @@ def _seed(text: str) -> int:
         raise argparse.ArgumentTypeError(f"expected an integer >= 0, got {text!r}") from None
     if value < 0:
         raise argparse.ArgumentTypeError(f"expected an integer >= 0, got {value}")
-    return value
+    return _saveable(value)
 
 
 def _positive_float(text: str) -> float:
@@ -125,12 +145,18 @@ def build_parser() -> argparse.ArgumentParser:
     )
     smp.add_argument("run", metavar="DIR", help="a run folder written by 'rnnbook train'")
     smp.add_argument("--temperature", type=_positive_float, default=1.0, metavar="X", help="> 0 (default 1.0)")
-    smp.add_argument("--length", type=_positive_int, default=500, metavar="N", help="characters to write (500)")
-    smp.add_argument("--prime", default="", metavar="TEXT", help="text the model reads first")
+    smp.add_argument(
+        "--length", type=_sample_length, default=500, metavar="N",
+        help=f"characters to write (500; at most {MAX_SAMPLE_LENGTH:,})",
+    )
+    smp.add_argument(
+        "--prime", default="", metavar="TEXT",
+        help="text the model reads first (characters of its vocabulary; see 'rnnbook info DIR')",
+    )
     smp.add_argument("--seed", type=_seed, default=0, metavar="N", help="seed of the sampling (0)")
 
     info = sub.add_parser("info", help="describe a run folder", description="Describe a run folder.")
-    info.add_argument("run", metavar="DIR")
+    info.add_argument("run", metavar="DIR", help="a run folder written by 'rnnbook train'")
 
     export = sub.add_parser(
         "export",
@@ -140,7 +166,7 @@ def build_parser() -> argparse.ArgumentParser:
             "and decoder.weight, decoder.bias for torch.nn.Linear; FILE.json holds the sizes and the vocabulary."
         ),
     )
-    export.add_argument("run", metavar="DIR")
+    export.add_argument("run", metavar="DIR", help="a run folder written by 'rnnbook train'")
     export.add_argument("--torch", required=True, metavar="FILE", help="the .pt file to write")
     add_subcommands(sub)  # rnnbook problems, rnnbook check (the teaching kit)
     return parser

@@ -7,7 +7,8 @@
   ``sample`` and ``info``, whose output is their result, report a failed
   write as an error instead.
 * :class:`StopSignals` turns the first Ctrl-C (SIGINT), SIGTERM or SIGHUP into a flag
-  the training loop checks between steps, so that it saves before it stops.
+  the training loop checks between steps, so that it saves before it stops
+  (a signal the process was started ignoring, as under ``nohup``, stays ignored).
 * :func:`open_run_folder` checks ``--out`` before the first step (created if
   missing, a writable folder) and locks it for the whole run with
   ``fcntl.flock`` on ``DIR/.lock``, which records the process id, so that a
@@ -21,6 +22,7 @@ import contextlib
 import fcntl
 import os
 import signal
+import stat
 import sys
 from collections.abc import Iterator
 from pathlib import Path
@@ -104,6 +106,9 @@ class StopSignals:
     """Turns the first SIGINT (Ctrl-C), SIGTERM or SIGHUP into :attr:`received`, checked between training steps.
 
     A second signal of the same kind acts at once (the previous handler is back).
+    A signal the process was started ignoring stays ignored: ``nohup`` ignores
+    SIGHUP so that a run outlives its terminal, and a shell ignores SIGINT for a
+    background job.
     """
 
     def __init__(self) -> None:
@@ -112,7 +117,8 @@ class StopSignals:
 
     def __enter__(self) -> StopSignals:
         for signum in EXIT_STATUS:
-            self.previous[signum] = signal.signal(signum, self._handle)
+            if signal.getsignal(signum) is not signal.SIG_IGN:
+                self.previous[signum] = signal.signal(signum, self._handle)
         return self
 
     def _handle(self, signum, frame) -> None:
@@ -141,12 +147,16 @@ def open_run_folder(out: str, *, create: bool) -> Iterator[Path]:
     CLIError
         If ``out`` is empty, is not a folder, cannot be created or written, or
         another process holds its lock (the message gives that process's id).
+
+    A folder created here is removed again if the run ends without saving
+    anything in it (a text that cannot be read, say).
     """
     if not out:
         raise CLIError("--out must name a folder, got an empty string")
     path = Path(out)
     if path.exists() and not path.is_dir():
         raise CLIError(f"--out {out}: exists and is not a folder")
+    created = False
     if not path.exists():
         if not create:
             raise CLIError(f"--out {out}: no such run folder to resume")
@@ -154,11 +164,19 @@ def open_run_folder(out: str, *, create: bool) -> Iterator[Path]:
             path.mkdir(parents=True, exist_ok=True)
         except OSError as err:
             raise CLIError(f"--out {out}: cannot create the folder ({err.strerror or err})") from None
+        created = True
     lock_path = path / LOCK_NAME
     try:
-        fd = os.open(lock_path, os.O_RDWR | os.O_CREAT, 0o666)
+        # O_NOFOLLOW: in a shared folder, a .lock planted as a symbolic link would otherwise have the
+        # trainer truncate and overwrite whatever file it points at.
+        fd = os.open(lock_path, os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW | os.O_NONBLOCK, 0o666)
     except OSError as err:
+        if lock_path.is_symlink():
+            raise CLIError(f"--out {out}: {LOCK_NAME} is a symbolic link; remove it (it is not followed)") from None
         raise CLIError(f"--out {out}: cannot write in the folder ({err.strerror or err})") from None
+    if not stat.S_ISREG(os.fstat(fd).st_mode):
+        os.close(fd)
+        raise CLIError(f"--out {out}: {LOCK_NAME} exists and is not a regular file; remove it")
     try:
         try:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
@@ -171,6 +189,21 @@ def open_run_folder(out: str, *, create: bool) -> Iterator[Path]:
         os.ftruncate(fd, 0)
         os.pwrite(fd, f"{os.getpid()}\n".encode("ascii"), 0)
         checkpoint.remove_stale_temporaries(path)  # safe now: no other save can be running
-        yield path
+        try:
+            yield path
+        finally:
+            if created:
+                _remove_if_unused(path)
     finally:
         os.close(fd)  # releases the lock
+
+
+def _remove_if_unused(path: Path) -> None:
+    """Remove a run folder this run created if it holds nothing but the lock (the run failed before saving).
+
+    Called while holding the lock, so no other trainer can be using the folder.
+    """
+    with contextlib.suppress(OSError):
+        if all(entry.name == LOCK_NAME for entry in path.iterdir()):
+            (path / LOCK_NAME).unlink()
+            path.rmdir()

@@ -31,7 +31,7 @@ from rnnbook.cli.errors import CLIError, printable
 from rnnbook.cli.parser import DEFAULTS, VALIDATION_FRACTION
 from rnnbook.cli.runtime import EXIT_STATUS, Console, StopSignals, open_run_folder, warn
 from rnnbook.data.encoding import Vocabulary
-from rnnbook.data.text import builtin_corpus, read_text, split_text
+from rnnbook.data.text import TextError, builtin_corpus, read_text, split_text
 from rnnbook.layers.registry import CELLS
 from rnnbook.models.charmodel import CharModel, sample
 from rnnbook.training import checkpoint
@@ -116,7 +116,15 @@ def resolve_settings(args: argparse.Namespace, out: Path) -> tuple[dict, checkpo
 def build_or_resume(args: argparse.Namespace, out: Path, settings: dict, record: checkpoint.RunRecord | None) -> Run:
     """A new run from ``settings``, or the checkpointed run of ``out`` restored (``record`` given)."""
     text_path = args.text if args.text is not None else settings.get("text_path")
-    text, source = _load_text(text_path)
+    try:
+        text, source = _load_text(text_path)
+    except TextError as err:
+        if record is None or args.text is not None or text_path is None:
+            raise
+        raise CLIError(
+            f"{err}; the run in {out} was trained on that file: if it moved, give its new place, "
+            f"'rnnbook train TEXTFILE --resume --out {out}'"
+        ) from None
     if record is not None and _sha256(text) != settings["text_sha256"]:
         raise CLIError(f"the text ({source}) is not the one the checkpoint in {out} was trained on")
     settings["text_sha256"] = _sha256(text)
@@ -281,8 +289,14 @@ def train_loop(args: argparse.Namespace, out: Path, run: Run, console: Console) 
             if signals.received is not None:
                 save()
                 return _stopped(console, signals.received, step, out)
+        # The final loss is saved with the run too (a run may end between two progress lines), so that
+        # `rnnbook info` reports the number printed below.
+        if history and history[-1][0] == trainer.step_count:
+            val = history[-1][1]
+        else:
+            val = evaluate(model, valid_ids)
+            history.append([trainer.step_count, val])
         save()
-    val = evaluate(model, valid_ids)
     if trainer.step_count >= WARMUP_STEPS:
         progress.check(trainer.step_count, val)
     console.print(

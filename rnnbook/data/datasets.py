@@ -134,6 +134,8 @@ def bag_of_words(indices: np.ndarray, vocab_size: int, dtype: type | np.dtype = 
         ``counts[n, v]`` = occurrences of token ``v`` in sequence ``n``; the
         columns of the three special tokens are zero.
     """
+    if np.ndim(indices) != 2:
+        raise ValueError(f"indices must be encoded sequences of shape (T, N), got shape {np.shape(indices)}")
     counts = one_hot(indices, vocab_size, dtype).sum(axis=0)
     counts[:, [Vocabulary.pad, Vocabulary.bos, Vocabulary.eos]] = 0
     return counts

@@ -78,6 +78,8 @@ class Vocabulary:
     @classmethod
     def from_text(cls, text: str) -> Vocabulary:
         """The sorted set of characters of ``text``, numbered from 0 (no special tokens)."""
+        if not isinstance(text, str):
+            raise TypeError(f"text must be a str, got {type(text).__name__}")
         return cls(sorted(set(text)), specials=False)
 
     @property
@@ -87,6 +89,14 @@ class Vocabulary:
 
     def __len__(self) -> int:
         return len(self.symbols)
+
+    def __contains__(self, token: object) -> bool:
+        """Whether ``token`` is one of the symbols (``"a" in vocab``)."""
+        return token in self.index
+
+    def __iter__(self):
+        """The symbols, in index order."""
+        return iter(self.symbols)
 
     def __repr__(self) -> str:
         return f"Vocabulary({len(self)} symbols: {' '.join(self.symbols[:12])}{' ...' if len(self) > 12 else ''})"

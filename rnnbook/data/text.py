@@ -79,10 +79,12 @@ def read_text(path: str | Path) -> str:
     ------
     TextError
         If the file is missing, is not a file, is larger than
-        :data:`MAX_TEXT_BYTES` (checked before reading), is empty, holds NUL
-        bytes (a binary file) or is not valid UTF-8 (the message gives the
-        byte offset).
+        :data:`MAX_TEXT_BYTES` (checked before reading), is empty, is UTF-16,
+        holds NUL bytes (a binary file) or is not valid UTF-8 (the message
+        gives the byte offset).
     """
+    if isinstance(path, str) and not path:  # Path("") would be the current folder
+        raise TextError("expected the name of a text file, got an empty string")
     path = Path(path)
     if path.is_symlink() and not path.exists():
         raise TextError(f"{path}: a symbolic link to nothing (dangling, or a loop of links)")
@@ -101,6 +103,9 @@ def read_text(path: str | Path) -> str:
     data = data[bom:]
     if not data:
         raise TextError(f"{path}: the file is empty")
+    if data.startswith((b"\xff\xfe", b"\xfe\xff")):
+        raise TextError(f"{path}: UTF-16 text (it starts with a UTF-16 byte-order mark), expected UTF-8; "
+                        "save the file as UTF-8")
     nul = data.find(b"\x00")
     if nul >= 0:
         raise TextError(f"{path}: looks like a binary file (NUL byte at byte offset {nul + bom}), expected UTF-8 text")
@@ -115,6 +120,8 @@ def read_text(path: str | Path) -> str:
 
 def split_text(text: str, validation_fraction: float = 0.1) -> tuple[str, str]:
     """Split ``text`` into a training part and the last ``validation_fraction`` for validation."""
+    if not isinstance(text, str):
+        raise TypeError(f"text must be a str, got {type(text).__name__}")
     if not 0 < validation_fraction < 1:
         raise ValueError(f"validation_fraction must be in (0, 1), got {validation_fraction}")
     cut = len(text) - max(2, int(round(len(text) * validation_fraction)))

@@ -273,7 +273,7 @@ class GRU(RecurrentLayer):
     Examples
     --------
     >>> import numpy as np
-    >>> from rnnbook.gru import GRU
+    >>> from rnnbook.layers.gru import GRU
     >>> layer = GRU(3, 5, rng=0)
     >>> states, trace = layer.forward(np.zeros((7, 2, 3)))
     >>> states.shape
@@ -285,6 +285,8 @@ class GRU(RecurrentLayer):
 
     def step(self, x: np.ndarray, state: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """One step on ``x`` (B, I) from ``state`` (B, H); returns ``(h_t, h_t)``."""
+        if not isinstance(state, np.ndarray):  # a tuple (an LSTM's state) would broadcast or fail deep inside
+            raise TypeError(f"state of a GRU must be one (B, H) array, got {type(state).__name__}")
         p = self.params
         hidden = state.shape[1]
         two = 2 * hidden

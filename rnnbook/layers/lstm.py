@@ -307,7 +307,7 @@ class LSTM(RecurrentLayer):
     Examples
     --------
     >>> import numpy as np
-    >>> from rnnbook.lstm import LSTM
+    >>> from rnnbook.layers.lstm import LSTM
     >>> layer = LSTM(3, 5, rng=0)
     >>> states, trace = layer.forward(np.zeros((7, 2, 3)))
     >>> states.shape, trace.cells.shape
@@ -321,6 +321,8 @@ class LSTM(RecurrentLayer):
         self, x: np.ndarray, state: tuple[np.ndarray, np.ndarray]
     ) -> tuple[np.ndarray, tuple[np.ndarray, np.ndarray]]:
         """One step on ``x`` (B, I) from ``state = (h, c)``; returns ``(h_t, (h_t, c_t))``, each (B, H)."""
+        if not isinstance(state, tuple | list) or len(state) != 2:  # an array would unpack into two rows
+            raise TypeError(f"state of an LSTM must be a tuple (h, c) of two (B, H) arrays, got {type(state).__name__}")
         p = self.params
         h, c = state
         hidden = h.shape[1]

@@ -72,7 +72,15 @@ def step(
         The new state :math:`h_t`.
     """
     f = ACTIVATIONS[check_choice(activation, "activation", tuple(ACTIVATIONS))][0]
-    return f(x @ weight_ih.T + bias_ih + state @ weight_hh.T + bias_hh)
+    try:
+        return f(x @ weight_ih.T + bias_ih + state @ weight_hh.T + bias_hh)
+    except ValueError:  # checked only when the shapes do not fit, so the loop of steps costs nothing more
+        shapes = {"x": x, "state": state, "weight_ih": weight_ih, "weight_hh": weight_hh, "bias_ih": bias_ih,
+                  "bias_hh": bias_hh}
+        raise ValueError(
+            "step needs x (B, I), state (B, H), weight_ih (H, I), weight_hh (H, H), bias_ih and bias_hh (H,); got "
+            + ", ".join(f"{name} {np.shape(value)}" for name, value in shapes.items())
+        ) from None
 
 
 @dataclass(frozen=True)
@@ -187,7 +195,15 @@ def backprop_through_time(
     dstate0 : numpy.ndarray, shape (B, H)
         The gradient with respect to the initial state.
     """
-    return backprop(params, trace, check_dstates(dstates, check_trace(trace, Trace).states))
+    trace = check_trace(trace, Trace)
+    input_size, hidden_size, dtype = check_params(params)
+    if (trace.x.shape[-1], trace.states.shape[-1], trace.states.dtype) != (input_size, hidden_size, dtype):
+        raise ValueError(
+            f"params must be those unroll used (input size {trace.x.shape[-1]}, hidden size "
+            f"{trace.states.shape[-1]}, {trace.states.dtype}), got input size {input_size}, hidden size "
+            f"{hidden_size}, {dtype}"
+        )
+    return backprop(params, trace, check_dstates(dstates, trace.states))
 
 
 def backprop(params: Params, trace: Trace, dstates: np.ndarray) -> tuple[Params, np.ndarray, np.ndarray]:
@@ -262,6 +278,8 @@ class RNN(RecurrentLayer):
 
     def step(self, x: np.ndarray, state: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """One step of the state equation on ``x`` (B, I) from ``state`` (B, H); returns ``(h, h)``."""
+        if not isinstance(state, np.ndarray):  # a tuple (an LSTM's state) would broadcast or fail deep inside
+            raise TypeError(f"state of an RNN must be one (B, H) array, got {type(state).__name__}")
         p = self.params
         a = x @ p["weight_ih"].T
         a += p["bias_ih"] + p["bias_hh"]

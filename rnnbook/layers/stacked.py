@@ -33,8 +33,8 @@ from typing import Any
 
 import numpy as np
 
-from rnnbook._validation import check_array, check_positive_int, check_rng
-from rnnbook.layers.base import Params, State
+from rnnbook._validation import check_array, check_instance, check_positive_int, check_rng
+from rnnbook.layers.base import Params, State, check_params
 from rnnbook.layers.registry import make_cell
 
 #: The parameter-name suffix of each direction.
@@ -142,6 +142,23 @@ class Stacked:
             layer, direction = divmod(index, self.directions)
             suffix = DIRECTION_SUFFIX[direction]
             one.params = {part: params[f"{part}_l{layer}{suffix}"] for part in _PARTS}
+
+    def check_params(self) -> None:
+        """Check every cell's parameters (shapes of its kind of cell, finite, one dtype) and how the layers fit."""
+        for index, one in enumerate(self.cells):
+            layer, direction = divmod(index, self.directions)
+            where = f"layer {layer}{DIRECTION_SUFFIX[direction]}"
+            try:
+                inputs, hidden, dtype = check_params(one.params, one.gates)
+            except (TypeError, ValueError) as err:
+                raise type(err)(f"{where}: {err}") from None
+            want = (self.cells[0].input_size if layer == 0 else self.directions * hidden, self.cells[0].hidden_size,
+                    self.cells[0].dtype)
+            if (inputs, hidden, dtype) != want:
+                raise ValueError(
+                    f"{where}: parameters must have input size {want[0]}, hidden size {want[1]} and dtype "
+                    f"{want[2]} to fit the stack, got {inputs}, {hidden} and {dtype}"
+                )
 
     def parameter_names(self) -> list[str]:
         """torch's parameter names for this stack, in torch's order."""
@@ -303,7 +320,8 @@ class Stacked:
         return x, self.stack_states(states)
 
     def forward(self, x: np.ndarray, state0: State | None = None) -> tuple[np.ndarray, StackedTrace]:
-        """Check ``x`` (T, B, I) and ``state0``, then :meth:`run`."""
+        """Check the parameters, ``x`` (T, B, I) and ``state0``, then :meth:`run`."""
+        self.check_params()
         x = check_array(x, "x", ndim=3, shape=(None, None, self.input_size), dtype=self.dtype)
         return self.run(x, self.check_state(state0, x.shape[1]))
 
@@ -311,6 +329,7 @@ class Stacked:
         self, trace: StackedTrace, doutput: np.ndarray, dfinal: State | None = None
     ) -> tuple[Params, np.ndarray, State]:
         """Check ``doutput`` (T, B, D*H) and ``dfinal``, then :meth:`backprop`."""
+        check_instance(trace, StackedTrace, "trace", "the StackedTrace that the forward pass returned")
         doutput = check_array(doutput, "doutput", ndim=3, shape=trace.output.shape, dtype=self.dtype)
         if dfinal is not None:
             dfinal = self.check_state(dfinal, doutput.shape[1])

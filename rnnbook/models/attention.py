@@ -36,7 +36,7 @@ from rnnbook.layers.attention import (
 from rnnbook.layers.base import Params, State, attach, join, split
 from rnnbook.layers.linear import init_linear, linear, linear_backward
 from rnnbook.layers.registry import make_cell
-from rnnbook.models.seq2seq import check_specials, check_targets, masked_cross_entropy
+from rnnbook.models.seq2seq import check_specials, check_targets, masked_loss
 
 
 class AttentionTranslator:
@@ -92,8 +92,8 @@ class AttentionTranslator:
         self.params: Params = {}
         attach(self.params, "encoder", self.encoder)
         attach(self.params, "decoder", self.decoder)
+        size = hidden_size if attention_size is None else check_positive_int(attention_size, "attention_size")
         if self.score == "additive":
-            size = hidden_size if attention_size is None else check_positive_int(attention_size, "attention_size")
             self.params |= join("attention", init_attention(hidden_size, size, rng=rng, dtype=dtype))
         self.params |= join("readout", init_linear(hidden_size, vocab_size, rng=rng, dtype=dtype))
 
@@ -148,7 +148,7 @@ class AttentionTranslator:
             state = self.decoder.final_state(trace)
             steps.append((cache, trace))
         states = np.stack([self.decoder.output(self.decoder.state_at(trace, 0)) for _, trace in steps])  # (T', B, H)
-        loss, dlogits = masked_cross_entropy(linear(readout, states), targets, self.pad)
+        loss, dlogits = masked_loss(linear(readout, states), targets, self.pad)
         grads_out, dstates = linear_backward(readout, states, dlogits)
 
         grads: Params = {}

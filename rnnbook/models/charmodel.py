@@ -25,7 +25,15 @@ import re
 
 import numpy as np
 
-from rnnbook._validation import check_choice, check_positive_float, check_positive_int, check_rng
+from rnnbook._validation import (
+    check_array,
+    check_choice,
+    check_instance,
+    check_params_dict,
+    check_positive_float,
+    check_positive_int,
+    check_rng,
+)
 from rnnbook.data.encoding import Vocabulary, one_hot
 from rnnbook.layers.base import Params, State, attach, join, split
 from rnnbook.layers.linear import init_linear, linear, linear_backward
@@ -96,7 +104,7 @@ class CharModel:
         (``layer{k}.weight_ih``) are read as their torch names
         (``rnn.weight_ih_l{k}``), so old checkpoints still load.
         """
-        params = {legacy_name(k): v for k, v in params.items()}
+        params = {legacy_name(k): v for k, v in check_params_dict(params, "params").items()}
         if set(params) != set(self.params):
             raise ValueError(
                 f"params must have the names {sorted(self.params)}, got {sorted(params)}"
@@ -106,6 +114,8 @@ class CharModel:
                 raise ValueError(
                     f"{name} must be {self.dtype} of shape {self.params[name].shape}, got {value.dtype} {value.shape}"
                 )
+            check_array(value, name, ndim=value.ndim)  # finite: NaN weights would give NaN text
+        for name, value in params.items():  # all checked first, so a refused dict changes nothing
             self.params[name][...] = value
 
     def check_ids(self, ids: object, name: str = "ids") -> np.ndarray:
@@ -113,7 +123,10 @@ class CharModel:
         ids = np.asarray(ids)
         if not np.issubdtype(ids.dtype, np.integer) or ids.ndim != 2:
             raise TypeError(f"{name} must be a (T, B) integer array, got {ids.dtype} of shape {ids.shape}")
-        if ids.size and (ids.min() < 0 or ids.max() >= self.vocab_size):
+        if ids.size == 0:
+            raise ValueError(f"{name} must hold at least one character in each of at least one sequence, "
+                             f"got shape {ids.shape}")
+        if ids.min() < 0 or ids.max() >= self.vocab_size:
             raise ValueError(f"{name} must be in [0, {self.vocab_size}), got {ids.min()} to {ids.max()}")
         return ids
 
@@ -232,6 +245,7 @@ def tempered(scores: np.ndarray, temperature: float) -> np.ndarray:
     -------
     numpy.ndarray, shape (..., V)
     """
+    scores = check_array(scores, "scores", ndim=None)
     temperature = check_positive_float(temperature, "temperature")
     shifted = scores - scores.max(axis=-1, keepdims=True)
     with np.errstate(over="ignore", under="ignore"):
@@ -276,6 +290,8 @@ def sample(
     str
         The ``length`` new characters (without ``prime``).
     """
+    check_instance(model, CharModel, "model", "a CharModel")
+    check_instance(vocab, Vocabulary, "vocab", "the model's Vocabulary")
     length = check_positive_int(length, "length")
     if len(vocab) != model.vocab_size:
         raise ValueError(f"vocab must be the model's vocabulary of {model.vocab_size} characters, got {len(vocab)}")

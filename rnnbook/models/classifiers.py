@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from rnnbook._validation import check_features, check_labels, check_positive_int, check_rng
+from rnnbook._validation import check_array, check_labels, check_positive_int, check_rng
 from rnnbook.layers.base import Params, join, split
 from rnnbook.layers.linear import init_linear, linear, linear_backward
 from rnnbook.models.base import RecurrentReadout
@@ -108,15 +108,19 @@ class MLPClassifier:
             "readout", init_linear(hidden_size, n_classes, rng=rng, dtype=dtype)
         )
 
+    def _check_x(self, x: object) -> np.ndarray:
+        weight = self.params["hidden.weight"]
+        return check_array(x, "x", ndim=2, shape=(None, weight.shape[1]), dtype=weight.dtype)
+
     def logits(self, x: np.ndarray) -> np.ndarray:
         """Scores (B, C) for inputs ``x`` of shape (B, I)."""
-        x = check_features(x, "x", self.params["hidden.weight"].shape[1], dtype=self.params["hidden.weight"].dtype)
+        x = self._check_x(x)
         hidden = np.tanh(linear(split(self.params, "hidden"), x))
         return linear(split(self.params, "readout"), hidden)
 
     def loss_and_grads(self, x: np.ndarray, y: np.ndarray) -> tuple[float, Params]:
         """Cross-entropy against labels ``y`` (B,), and every gradient."""
-        x = check_features(x, "x", self.params["hidden.weight"].shape[1], dtype=self.params["hidden.weight"].dtype)
+        x = self._check_x(x)
         check_labels(y, "y", shape=(x.shape[0],), n_classes=self.n_classes)
         first, second = split(self.params, "hidden"), split(self.params, "readout")
         hidden = np.tanh(linear(first, x))

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from rnnbook._validation import check_positive_int
+from rnnbook._validation import check_instance, check_positive_float, check_positive_int, check_rng
 from rnnbook.data.encoding import one_hot
 from rnnbook.layers.attention import attend
 from rnnbook.layers.base import RecurrentLayer, State, split
@@ -65,6 +65,19 @@ def _stepper(model, source: np.ndarray, beam: int):
     raise TypeError(f"not a translator: {type(model).__name__}")  # beam_search checked it already
 
 
+def _check_translator(model: object, source: object) -> None:
+    """Check the model and that ``source`` is an array (the encoder checks its shape, dtype and values)."""
+    check_instance(model, Translator | AttentionTranslator, "model", "a Translator or an AttentionTranslator")
+    check_instance(source, np.ndarray, "source", "a (T, B, I) numpy array of float32 or float64")
+
+
+def _check_eos(eos: object, vocab_size: int) -> int:
+    """The end token: an index in [0, vocab_size) (a negative one would count from the end, silently)."""
+    if isinstance(eos, bool) or not isinstance(eos, int | np.integer) or not 0 <= eos < vocab_size:
+        raise ValueError(f"eos must be a token index in [0, {vocab_size}), got {eos!r}")
+    return int(eos)
+
+
 def beam_search(
     model, source: np.ndarray, length: int, beam: int, eos: int | None = 2
 ) -> tuple[np.ndarray, np.ndarray]:
@@ -90,10 +103,11 @@ def beam_search(
     log_probability : numpy.ndarray, shape (B,)
         Its summed log-probability.
     """
-    if not isinstance(model, Translator | AttentionTranslator):
-        raise TypeError(f"model must be a Translator or an AttentionTranslator, got {type(model).__name__}")
+    _check_translator(model, source)
     length = check_positive_int(length, "length")
     beam = check_positive_int(beam, "beam")
+    if eos is not None:
+        eos = _check_eos(eos, model.vocab_size)
     batch, vocab = source.shape[1], model.vocab_size
     state, step = _stepper(model, source, beam)
     tokens = np.full(batch * beam, model.bos)
@@ -135,6 +149,8 @@ def sequence_log_likelihood(model, source: np.ndarray, outputs: np.ndarray, eos:
     numpy.ndarray, shape (N,)
         Teacher-forced: the log-probability of each token given the tokens before it.
     """
+    _check_translator(model, source)
+    eos = _check_eos(eos, model.vocab_size)
     log_p = np.log(tempered(model.logits(source, outputs), 1.0))  # (T', N, V)
     picked = np.take_along_axis(log_p, outputs[..., None], axis=-1)[..., 0]  # (T', N)
     after_end = np.cumsum(outputs == eos, axis=0) - (outputs == eos) > 0
@@ -142,7 +158,7 @@ def sequence_log_likelihood(model, source: np.ndarray, outputs: np.ndarray, eos:
 
 
 def sample_outputs(
-    model, source: np.ndarray, length: int, temperature: float, rng: np.random.Generator
+    model, source: np.ndarray, length: int, temperature: float, rng: np.random.Generator | int
 ) -> np.ndarray:
     """Write outputs by drawing each token from the tempered softmax of the translator's scores.
 
@@ -154,14 +170,18 @@ def sample_outputs(
         T', the tokens written per output.
     temperature : float
         tau > 0: below 1 sharper, above 1 flatter than the model's own distribution.
-    rng : numpy.random.Generator
+    rng : numpy.random.Generator or int
+        The source of randomness (or a seed for one).
 
     Returns
     -------
     numpy.ndarray of int64, shape (T', N)
         Token j depends only on the tokens before it (the scores at step j are teacher-forced on them).
     """
+    _check_translator(model, source)
     length = check_positive_int(length, "length")
+    temperature = check_positive_float(temperature, "temperature")
+    rng = check_rng(rng)
     out = np.zeros((length, source.shape[1]), dtype=np.int64)
     for j in range(length):
         p = tempered(model.logits(source, out)[j], temperature)  # (N, V)

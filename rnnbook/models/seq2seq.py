@@ -31,7 +31,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from rnnbook._validation import check_features, check_labels, check_positive_int, check_rng
+from rnnbook._validation import check_array, check_dtype, check_features, check_labels, check_positive_int, check_rng
 from rnnbook.data.encoding import one_hot
 from rnnbook.layers.base import Params, State, attach, join, split
 from rnnbook.layers.linear import init_linear, linear, linear_backward
@@ -56,7 +56,19 @@ def masked_cross_entropy(logits: np.ndarray, targets: np.ndarray, pad: int = 0) 
     dlogits : numpy.ndarray, shape (T, B, C)
         Its gradient; zero at padded positions.
     """
+    logits = check_array(logits, "logits", ndim=None)
     check_labels(targets, "targets", shape=logits.shape[:-1], n_classes=logits.shape[-1])
+    if isinstance(pad, bool) or not isinstance(pad, int | np.integer) or not 0 <= pad < logits.shape[-1]:
+        raise ValueError(f"pad must be a class index in [0, {logits.shape[-1]}), got {pad!r}")
+    return masked_loss(logits, targets, pad)
+
+
+def masked_loss(logits: np.ndarray, targets: np.ndarray, pad: int) -> tuple[float, np.ndarray]:
+    """:func:`masked_cross_entropy` without its input checks, for models that checked their targets.
+
+    (Their logits may overflow when training diverges: the loss is then NaN or
+    infinite, which the training loop reports as divergence.)
+    """
     keep = targets != pad
     if not keep.any():
         raise ValueError("targets hold nothing but padding: there is nothing to score")
@@ -154,7 +166,7 @@ class _Decoder:
         (None without one).
         """
         logits, states, trace = self._decode_logits(state0, targets, context)
-        loss, dlogits = masked_cross_entropy(logits, targets, self.pad)
+        loss, dlogits = masked_loss(logits, targets, self.pad)
         grads_out, dstates = linear_backward(split(self.params, "readout"), states, dlogits)
         grads_dec, dx, dstate0 = self.decoder.backprop(trace, dstates)
         dcontext = None if context is None else dx[:, :, self.vocab_size :].sum(axis=0)
@@ -218,9 +230,10 @@ class Captioner(_Decoder):
         dtype: type | np.dtype = np.float64,
     ) -> None:
         rng = check_rng(rng)
+        dtype = check_dtype(dtype)
         self.vocab_size = check_positive_int(vocab_size, "vocab_size")
         self.bos, self.pad = check_specials(bos, pad, self.vocab_size)
-        self.decoder = make_cell(cell, vocab_size, hidden_size, rng=rng, dtype=np.dtype(dtype))
+        self.decoder = make_cell(cell, vocab_size, hidden_size, rng=rng, dtype=dtype)
         self.params: Params = join("image", init_linear(n_pixels, hidden_size, rng=rng, dtype=dtype))
         attach(self.params, "decoder", self.decoder)
         self.params |= join("readout", init_linear(hidden_size, vocab_size, rng=rng, dtype=dtype))

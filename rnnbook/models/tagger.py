@@ -15,7 +15,7 @@ from rnnbook.layers.base import Params, attach, join, split
 from rnnbook.layers.linear import init_linear, linear, linear_backward
 from rnnbook.layers.stacked import Stacked
 from rnnbook.models.base import RecurrentReadout
-from rnnbook.models.seq2seq import masked_cross_entropy
+from rnnbook.models.seq2seq import masked_loss
 
 
 class SequenceTagger(RecurrentReadout):
@@ -69,7 +69,7 @@ class SequenceTagger(RecurrentReadout):
         """Cross-entropy of the tags (T, B) for ``x`` (T, B, I), padding left out, and every gradient."""
         logits, saved = self.read(x)
         check_labels(tags, "tags", shape=logits.shape[:2], n_classes=self.n_tags)
-        loss, dlogits = masked_cross_entropy(logits, tags, self.pad)
+        loss, dlogits = masked_loss(logits, tags, self.pad)
         return loss, self.backward(saved, dlogits)
 
 
@@ -109,7 +109,7 @@ class StackedTagger:
         """Cross-entropy of ``tags`` (T, B) (padding left out) for inputs x (T, B, I), and every gradient."""
         out, trace = self.rnn.forward(x)
         readout = split(self.params, "readout")
-        loss, dlogits = masked_cross_entropy(linear(readout, out), tags, pad=0)
+        loss, dlogits = masked_loss(linear(readout, out), tags, 0)
         grads_out, dout = linear_backward(readout, out, dlogits)
         grads_rnn, _, _ = self.rnn.backward(trace, dout)
         return loss, join("rnn", grads_rnn) | join("readout", grads_out)

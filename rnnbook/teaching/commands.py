@@ -31,18 +31,23 @@ def _count(text: str) -> int:
 
 
 def cmd_problems(args: argparse.Namespace) -> int:
+    from rnnbook.cli.runtime import Console  # here: rnnbook.cli imports this module
+
     sheet = make_sheet(args.chapter, args.student, count=args.count, salt=args.salt)
     paths = write_sheet(sheet, args.out)
     n_questions = sum(len(p.parts) for p in sheet.problems)
-    print(f"chapter {sheet.chapter_number} ({sheet.chapter}), student {sheet.student}: "
-          f"{len(sheet.problems)} problems, {n_questions} answers")
+    console = Console(keep_going=True)  # the files are the result: a closed pipe does not undo them
+    console.print(f"chapter {sheet.chapter_number} ({sheet.chapter}), student {sheet.student}: "
+                  f"{len(sheet.problems)} problems, {n_questions} answers")
     for path in paths:
-        print(f"wrote {path}")
+        console.print(f"wrote {path}")
     return 0
 
 
 def cmd_check(args: argparse.Namespace) -> int:
-    print(check(args.key, args.answers).format())
+    from rnnbook.cli.runtime import Console
+
+    Console().print(check(args.key, args.answers).format())  # a closed pipe stops quietly, like sample
     return 0
 
 

@@ -65,10 +65,19 @@ class Report:
         return "\n".join(lines)
 
 
+#: The largest key or answers file read (a real one is a few kilobytes).
+MAX_FILE_BYTES = 2**22
+
+
 def _read(path: str | Path, what: str) -> str:
     path = Path(path)
-    if not path.is_file():
+    if not path.exists():
         raise GradingError(f"expected the {what} file {path}, found no such file")
+    if not path.is_file():
+        raise GradingError(f"expected the {what} file {path}, found something that is not a regular file")
+    if path.stat().st_size > MAX_FILE_BYTES:
+        raise GradingError(f"{what} {path}: expected a file of at most {MAX_FILE_BYTES // 2**20} MiB, "
+                           f"got {path.stat().st_size:,} bytes")
     try:
         return path.read_text(encoding="utf-8-sig")
     except UnicodeDecodeError:
@@ -83,6 +92,9 @@ def load_key(path: str | Path) -> dict:
     except json.JSONDecodeError as err:
         raise GradingError(f"key {path}: expected the JSON answer key 'rnnbook problems' writes, "
                            f"got invalid JSON ({err.msg} at line {err.lineno})") from None
+    except RecursionError:
+        raise GradingError(f"key {path}: expected the JSON answer key 'rnnbook problems' writes, "
+                           "got lists or objects nested too deeply to read") from None
     if not isinstance(key, dict) or key.get("format") != KEY_FORMAT:
         raise GradingError(f"key {path}: expected an answer key written by 'rnnbook problems' (*-key.json), "
                            "got another kind of file")
@@ -111,6 +123,9 @@ def _answers_json(path: Path, text: str) -> dict[str, str]:
     except json.JSONDecodeError as err:
         raise GradingError(f"answers {path}: expected a JSON object of question ids to answers, "
                            f"got invalid JSON ({err.msg} at line {err.lineno})") from None
+    except RecursionError:
+        raise GradingError(f"answers {path}: expected a JSON object of question ids to answers, "
+                           "got lists or objects nested too deeply to read") from None
     if not isinstance(data, dict):
         raise GradingError(f"answers {path}: expected a JSON object of question ids to answers, "
                            f"got a JSON {type(data).__name__}")

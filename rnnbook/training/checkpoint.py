@@ -83,13 +83,23 @@ def save(directory: str | Path, arrays: dict[str, np.ndarray], metadata: dict) -
     Path
         The checkpoint file.
     """
-    directory = Path(directory)
-    directory.mkdir(parents=True, exist_ok=True)
+    if not isinstance(arrays, dict) or not isinstance(metadata, dict):
+        raise TypeError(f"arrays and metadata must be dicts, got {type(arrays).__name__} and {type(metadata).__name__}")
     for name, value in arrays.items():
+        if not isinstance(value, np.ndarray):
+            raise TypeError(f"array {name!r} must be a numpy array, got {type(value).__name__}")
         if value.dtype == object:
             raise TypeError(f"array {name!r} has dtype object; checkpoints hold numeric arrays only")
+    if _META_KEY in arrays:
+        raise ValueError(f"{_META_KEY!r} is the metadata's own entry; name the array otherwise")
     meta = {"format_version": FORMAT_VERSION} | metadata
-    blob = np.frombuffer(json.dumps(meta).encode("utf-8"), dtype=np.uint8)
+    try:  # NaN and infinity are not JSON: a checkpoint holding them could not be loaded again
+        text = json.dumps(meta, allow_nan=False)
+    except (TypeError, ValueError) as err:
+        raise ValueError(f"metadata must be JSON numbers, strings, lists and dicts (finite numbers): {err}") from None
+    blob = np.frombuffer(text.encode("utf-8"), dtype=np.uint8)
+    directory = Path(directory)
+    directory.mkdir(parents=True, exist_ok=True)
     target = checkpoint_path(directory)
     tmp = directory / _TEMPORARY.replace("*", secrets.token_hex(8))
     # Mode 0o666 minus the umask, as for any new file (tempfile.mkstemp would make it 0o600).
@@ -137,6 +147,8 @@ def _open(directory: str | Path, *, training: bool = False):
     """The checked path, the open zip and the checked metadata of a run folder's checkpoint."""
     path = checkpoint_path(directory)
     if not Path(directory).is_dir():
+        if Path(directory).is_file():
+            raise CheckpointError(f"{directory}: a file, not a run folder; give the folder that holds {FILENAME}")
         raise CheckpointError(f"{directory}: no such run folder")
     if not path.is_file():
         raise CheckpointError(f"{directory}: no checkpoint there (expected {path})")

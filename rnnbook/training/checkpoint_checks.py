@@ -37,7 +37,9 @@ MAX_METADATA_BYTES = 2 * 2**20
 MAX_NESTING = 6
 #: The most members (arrays) a checkpoint's zip may list.
 MAX_MEMBERS = 100_000
-_BIG = 2**62
+#: Every integer a checkpoint holds is below this (the command refuses larger options, so its runs stay loadable).
+MAX_INTEGER = 2**62
+_BIG = MAX_INTEGER
 
 
 class CheckpointError(ValueError):

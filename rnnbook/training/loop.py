@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from rnnbook._validation import check_instance, check_positive_float, check_positive_int, check_rng
+from rnnbook._validation import check_instance, check_labels, check_positive_float, check_positive_int, check_rng
 from rnnbook.training.optim import Optimizer, clip_gradients, global_norm
 
 
@@ -110,8 +110,12 @@ def fit(
     check_instance(x, np.ndarray, "x", "a numpy array")
     check_instance(y, np.ndarray, "y", "a numpy array")
     check_instance(optimizer, Optimizer, "optimizer", "an Optimizer (SGD, Adagrad or Adam)")
+    if not isinstance(getattr(model, "params", None), dict) or not callable(getattr(model, "loss_and_grads", None)):
+        raise TypeError(f"model must have params (a dict) and loss_and_grads(x, y), got {type(model).__name__}")
     axis = batch_axis(x)
     n = x.shape[axis]
+    if n == 0:
+        raise ValueError(f"x holds no examples: its axis {axis} is empty, shape {x.shape}")
     y_axis = 0 if y.ndim == 1 else 1
     if y.shape[y_axis] != n:
         raise ValueError(f"x has {n} examples along axis {axis} but y has {y.shape[y_axis]} along axis {y_axis}")
@@ -177,5 +181,19 @@ def train_regressor(
 
 
 def accuracy(model, x: np.ndarray, y: np.ndarray) -> float:
-    """The fraction of examples whose highest-scoring class is the label."""
-    return float(np.mean(model.logits(x).argmax(axis=-1) == y))
+    """The fraction of examples whose highest-scoring class is the label.
+
+    Parameters
+    ----------
+    model
+        Anything with ``logits(x)``, scores (..., C).
+    x : numpy.ndarray
+        The inputs ``model.logits`` takes.
+    y : numpy.ndarray of int, shape (...)
+        The labels, one per row of scores.
+    """
+    if not callable(getattr(model, "logits", None)):
+        raise TypeError(f"model must have a logits(x) method (a classifier), got {type(model).__name__}")
+    logits = model.logits(x)
+    check_labels(y, "y", shape=logits.shape[:-1], n_classes=logits.shape[-1])
+    return float(np.mean(logits.argmax(axis=-1) == y))

@@ -9,6 +9,8 @@ steps.
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 
 from rnnbook._validation import check_params_dict, check_positive_float
@@ -16,9 +18,23 @@ from rnnbook.layers.base import Params
 
 
 def global_norm(grads: Params) -> float:
-    """The Euclidean norm of all gradients taken together, as one long vector."""
+    """The Euclidean norm of all gradients taken together, as one long vector.
+
+    Finite gradients have a finite norm even when their squares overflow
+    (float32 entries beyond about 1.8e19): the sum is then taken again with
+    every entry divided by the largest magnitude.  A NaN or infinite entry
+    gives a NaN or infinite norm.
+    """
     check_params_dict(grads, "grads")
-    return float(np.sqrt(sum(float(np.vdot(g, g)) for g in grads.values())))
+    with np.errstate(over="ignore"):
+        total = sum(float(np.vdot(g, g)) for g in grads.values())
+    if math.isfinite(total):
+        return math.sqrt(total)
+    largest = max((float(np.max(np.abs(g))) for g in grads.values() if g.size), default=0.0)
+    if not math.isfinite(largest):
+        return largest  # nan or inf: not a norm; the caller reports divergence
+    scaled = sum(float(np.vdot(g / largest, g / largest)) for g in (g.astype(np.float64) for g in grads.values()))
+    return largest * math.sqrt(scaled)
 
 
 def clip_gradients(grads: Params, max_norm: float) -> float:
@@ -43,6 +59,7 @@ def clip_gradients(grads: Params, max_norm: float) -> float:
     """
     max_norm = check_positive_float(max_norm, "max_norm")
     total = global_norm(grads)
+    _check_writeable(grads)
     scale = max_norm / (total + 1e-6)
     if scale < 1:
         for g in grads.values():
@@ -56,8 +73,16 @@ def clip_elementwise(grads: Params, limit: float) -> None:
     Unlike :func:`clip_gradients` this can change the direction of the step.
     """
     limit = check_positive_float(limit, "limit")
+    check_params_dict(grads, "grads")
+    _check_writeable(grads)
     for g in grads.values():
         np.clip(g, -limit, limit, out=g)
+
+
+def _check_writeable(grads: Params) -> None:
+    for name, g in grads.items():
+        if not g.flags.writeable:
+            raise ValueError(f"gradient of {name} is read-only; clipping changes the gradients in place")
 
 
 class Optimizer:
@@ -81,6 +106,16 @@ class Optimizer:
             g = grads[name]
             if g.shape != p.shape:
                 raise ValueError(f"gradient of {name} must have shape {p.shape}, got {g.shape}")
+            if g.dtype != p.dtype:
+                raise TypeError(f"gradient of {name} must have the parameter's dtype {p.dtype}, got {g.dtype}")
+            if not p.flags.writeable:
+                raise ValueError(f"{name} is read-only; the optimiser updates the parameters in place")
+            for slot, memory in self.state.get(name, {}).items():
+                if memory.shape != p.shape:
+                    raise ValueError(
+                        f"the optimiser's memory of {name} ({slot}) has shape {memory.shape}, but {name} has "
+                        f"shape {p.shape}; use a new optimiser for new parameters"
+                    )
             if not np.isfinite(g).all():
                 raise ValueError(f"gradient of {name} holds NaN or inf; refusing to update")
         self.steps += 1
@@ -98,12 +133,24 @@ class Optimizer:
 
     def load_state_dict(self, flat: dict[str, np.ndarray]) -> None:
         """Restore what :meth:`state_dict` returned."""
-        self.steps = int(flat["steps"])
+        if not isinstance(flat, dict) or "steps" not in flat:
+            raise TypeError(
+                "state must be the dict state_dict() returned, with 'steps' and 'name/slot' arrays, got "
+                + (f"keys {sorted(map(str, flat))}" if isinstance(flat, dict) else type(flat).__name__)
+            )
+        steps = np.asarray(flat["steps"])
+        if steps.shape != () or not np.issubdtype(steps.dtype, np.integer) or steps < 0:
+            raise ValueError(f"state['steps'] must be an integer >= 0, got {flat['steps']!r}")
+        arrays = {k: v for k, v in flat.items() if k != "steps"}
+        for key in arrays:
+            if not isinstance(key, str) or "/" not in key:
+                raise ValueError(f"state keys must read 'name/slot' (as state_dict() writes them), got {key!r}")
+        check_params_dict(arrays, "state")
+        self.steps = int(steps)
         self.state = {}
-        for key, value in flat.items():
-            if key != "steps":
-                name, slot = key.rsplit("/", 1)
-                self.state.setdefault(name, {})[slot] = np.array(value)
+        for key, value in arrays.items():
+            name, slot = key.rsplit("/", 1)
+            self.state.setdefault(name, {})[slot] = np.array(value)
 
 
 class SGD(Optimizer):
