@@ -37,41 +37,29 @@ class _Parser(argparse.ArgumentParser):
         self.exit(2, f"{PROG}: error: {message} (see {self.prog} --help)\n")
 
 
-def _positive_int(text: str) -> int:
+def _integer(text: str, low: int, high: int, expected: str) -> int:
+    """``int(text)`` if it lies in [low, high], else the one-line error "expected ..., got ..."."""
     try:
         value = int(text)
     except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}") from None
-    if value <= 0:
-        raise argparse.ArgumentTypeError(f"expected a positive integer, got {value}")
-    return _saveable(value)
-
-
-def _saveable(value: int) -> int:
-    """``value`` if a checkpoint can hold it: a run trained with a larger one could never be loaded again."""
-    if value >= MAX_INTEGER:
-        raise argparse.ArgumentTypeError(f"expected an integer below 2**62 = {MAX_INTEGER}, got {value}")
+        raise argparse.ArgumentTypeError(f"expected {expected}, got {text!r}") from None
+    if not low <= value <= high:
+        raise argparse.ArgumentTypeError(f"expected {expected}, got {value}")
     return value
+
+
+# A checkpoint holds integers below 2**62: a run trained with a larger step count or
+# seed could never be loaded again, so the command refuses them before training.
+def _positive_int(text: str) -> int:
+    return _integer(text, 1, MAX_INTEGER - 1, f"a positive integer below 2**62 = {MAX_INTEGER}")
 
 
 def _sample_length(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}") from None
-    if not 0 < value <= MAX_SAMPLE_LENGTH:
-        raise argparse.ArgumentTypeError(f"expected a positive integer at most {MAX_SAMPLE_LENGTH:,}, got {value}")
-    return value
+    return _integer(text, 1, MAX_SAMPLE_LENGTH, f"a positive integer at most {MAX_SAMPLE_LENGTH:,}")
 
 
 def _seed(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected an integer >= 0, got {text!r}") from None
-    if value < 0:
-        raise argparse.ArgumentTypeError(f"expected an integer >= 0, got {value}")
-    return _saveable(value)
+    return _integer(text, 0, MAX_INTEGER - 1, f"an integer >= 0 and below 2**62 = {MAX_INTEGER}")
 
 
 def _positive_float(text: str) -> float:
