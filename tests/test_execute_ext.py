@@ -90,3 +90,13 @@ def test_stores_what_ran_through_and_leaves_failures_to_myst_nb(tmp_path):
     with pytest.raises(KeyError):  # myst-nb finds nothing, runs the chapter itself and reports its error
         cache.match_cache_notebook(rnnbook_execute._read(APP, why))
     assert len(cache.list_cache_records()) == 1 and app.rnnbook_executions == {}
+
+
+def test_chapter_times_reads_the_builds_settings_from_conf_without_importing_it():
+    sys.path.insert(0, str(ROOT / "benchmarks"))
+    import chapter_times
+
+    assert set(chapter_times._conf_value("myst_enable_extensions")) == MYST_EXTENSIONS
+    assert chapter_times._conf_value("nb_execution_timeout") == 300
+    with pytest.raises(KeyError, match="no nb_nothing"):
+        chapter_times._conf_value("nb_nothing")
