@@ -67,7 +67,8 @@ def test_starts_every_chapter_not_in_the_cache_but_not_the_pages_that_run_every_
     started = {path.relative_to(ROOT).as_posix() for path in app.rnnbook_executions}
     chapters = {p.relative_to(ROOT).as_posix() for p in (ROOT / "book" / "chapters").glob("*.md")}
     assert started == chapters | {"book/performance.md"}  # teachers.md runs at every read (execution_mode: force)
-    results = {path: future.result(timeout=60) for path, future in app.rnnbook_executions.items()}
+    # The stub returns at once: the timeout only catches a hang.
+    results = {path: future.result(timeout=600) for path, future in app.rnnbook_executions.items()}
     assert all(result == (path, 300) for path, result in results.items())
 
 

@@ -86,15 +86,7 @@ def _read(path: str | Path, what: str) -> str:
 
 def load_key(path: str | Path) -> dict:
     """Read and check a key file (``*-key.json``)."""
-    text = _read(path, "key")
-    try:
-        key = json.loads(text)
-    except json.JSONDecodeError as err:
-        raise GradingError(f"key {path}: expected the JSON answer key 'rnnbook problems' writes, "
-                           f"got invalid JSON ({err.msg} at line {err.lineno})") from None
-    except RecursionError:
-        raise GradingError(f"key {path}: expected the JSON answer key 'rnnbook problems' writes, "
-                           "got lists or objects nested too deeply to read") from None
+    key = _parse_json(_read(path, "key"), f"key {path}: expected the JSON answer key 'rnnbook problems' writes")
     if not isinstance(key, dict) or key.get("format") != KEY_FORMAT:
         raise GradingError(f"key {path}: expected an answer key written by 'rnnbook problems' (*-key.json), "
                            "got another kind of file")
@@ -117,15 +109,18 @@ def load_answers(path: str | Path) -> dict[str, str]:
                        f"got a {suffix or 'suffix-less'} file that is neither")
 
 
-def _answers_json(path: Path, text: str) -> dict[str, str]:
+def _parse_json(text: str, expected: str) -> object:
+    """``json.loads(text)``, or a one-line GradingError: ``expected`` (what and where), then what was got."""
     try:
-        data = json.loads(text)
+        return json.loads(text)
     except json.JSONDecodeError as err:
-        raise GradingError(f"answers {path}: expected a JSON object of question ids to answers, "
-                           f"got invalid JSON ({err.msg} at line {err.lineno})") from None
+        raise GradingError(f"{expected}, got invalid JSON ({err.msg} at line {err.lineno})") from None
     except RecursionError:
-        raise GradingError(f"answers {path}: expected a JSON object of question ids to answers, "
-                           "got lists or objects nested too deeply to read") from None
+        raise GradingError(f"{expected}, got lists or objects nested too deeply to read") from None
+
+
+def _answers_json(path: Path, text: str) -> dict[str, str]:
+    data = _parse_json(text, f"answers {path}: expected a JSON object of question ids to answers")
     if not isinstance(data, dict):
         raise GradingError(f"answers {path}: expected a JSON object of question ids to answers, "
                            f"got a JSON {type(data).__name__}")
