@@ -10,7 +10,16 @@ SPHINXOPTS ?= -W --keep-going -n
 PORT ?= 8000
 AXE_CORE_VERSION := 4.14.1
 
-.PHONY: html pdf test serve bench clean lint help
+.PHONY: html pdf test serve bench clean lint help code-model
+
+# The trained model of the character-model chapter's longer run (book/chapters/char-model.md).
+# It is committed, because its training takes minutes that the book's build cannot spend:
+# `make code-model` trains it again with exactly this command (one BLAS thread and a fixed
+# seed, so the same weights on the same machine), and tests/test_code_model.py checks the
+# committed file against the command.  make html trains it only when the file is missing.
+CODE_MODEL := book/trained/code-lstm
+CODE_MODEL_RUN := _build/code-lstm-run
+CODE_MODEL_TRAIN := --corpus large --model lstm --hidden 256 --seq-len 100 --lr 0.004 --steps 4000 --seed 0
 
 help:
 	@echo "make html   build the book into _build/html"
@@ -19,6 +28,7 @@ help:
 	@echo "make serve  serve _build/html on http://localhost:$(PORT)"
 	@echo "make bench  run the speed benchmark"
 	@echo "make clean  remove build outputs (keeps .venv)"
+	@echo "make code-model  train the longer run of the character-model chapter again (about 10 min)"
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -38,7 +48,17 @@ $(VENV)/.test-ready: pyproject.toml constraints.txt Makefile $(VENV)/.book-ready
 	else echo "npm not found: accessibility checks of tests/test_browser.py will be skipped"; fi
 	touch $@
 
-html: $(VENV)/.book-ready
+$(CODE_MODEL)/checkpoint.npz: | $(VENV)/.book-ready
+	rm -rf $(CODE_MODEL_RUN)
+	OMP_NUM_THREADS=1 OPENBLAS_NUM_THREADS=1 $(BIN)/rnnbook train $(CODE_MODEL_TRAIN) --out $(CODE_MODEL_RUN) \
+		--print-every 500 --sample-every 1000
+	$(BIN)/rnnbook export $(CODE_MODEL_RUN) --weights $(CODE_MODEL)
+
+code-model:
+	rm -f $(CODE_MODEL)/checkpoint.npz
+	$(MAKE) $(CODE_MODEL)/checkpoint.npz
+
+html: $(VENV)/.book-ready | $(CODE_MODEL)/checkpoint.npz
 	$(BIN)/sphinx-build -b html . _build/html $(SPHINXOPTS)
 
 # Every chapter and the whole book as PDF, printed from the built book by headless

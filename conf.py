@@ -78,9 +78,10 @@ exclude_patterns = [
 nb_execution_mode = "cache"
 # The cache keys on a notebook's code cells only, and sphinx-gallery on a
 # script's own text, but the chapters and scripts print what rnnbook computes:
-# after a change to the package they must run again.  So the execution cache
-# lives in a folder named after a hash of the package's sources, and the
-# gallery forgets its run records when that hash changes.
+# after a change to the package, or to a trained model they load
+# (book/trained), they must run again.  So the execution cache lives in a
+# folder named after a hash of the package's sources and of those models, and
+# the gallery forgets its run records when that hash changes.
 import glob  # noqa: E402
 import hashlib  # noqa: E402
 
@@ -90,6 +91,7 @@ PACKAGE_HASH = hashlib.sha256(
     b"".join(
         open(path, "rb").read()
         for path in sorted(glob.glob(os.path.join(_HERE, "rnnbook", "**", "*.py"), recursive=True))
+        + sorted(glob.glob(os.path.join(_HERE, "book", "trained", "**", "*.npz"), recursive=True))
         if os.sep + "teaching" + os.sep not in path
     )
 ).hexdigest()[:16]

@@ -2,12 +2,12 @@
 
 ::
 
-    rnnbook train [TEXTFILE] --out DIR [--model rnn|lstm|gru] [--hidden N] [--layers N]
+    rnnbook train [TEXTFILE | --corpus small|large] --out DIR [--model rnn|lstm|gru] [--hidden N] [--layers N]
                   [--seq-len N] [--batch N] [--lr X] [--steps N | --minutes X] [--seed N]
                   [--checkpoint-every N] [--print-every N] [--sample-every N] [--resume]
     rnnbook sample DIR [--temperature X] [--length N] [--prime TEXT] [--seed N]
     rnnbook info DIR
-    rnnbook export DIR --torch FILE
+    rnnbook export DIR --torch FILE | --weights DIR2
     rnnbook problems CHAPTER --student ID [--count N] [--out DIR] [--salt S]
     rnnbook check KEY ANSWERS
 
@@ -20,9 +20,12 @@ if missing, writable) and locked before the first step, so a second trainer on
 it is refused; a closed standard output or a terminal that cannot show a
 character never stops the training.  ``train --resume --out DIR`` continues from the
 checkpoint; with the same ``--steps`` it ends on exactly the same weights as a
-run that was never interrupted.  Without TEXTFILE it trains on the built-in
-corpus, the Python source of a few standard-library modules
-(:data:`rnnbook.data.text.BUILTIN_FILES`).
+run that was never interrupted.  Without TEXTFILE it trains on a built-in
+corpus, the Python source of standard-library modules: 15 of them
+(:data:`rnnbook.data.text.BUILTIN_FILES`), or with ``--corpus large`` 111
+(:data:`rnnbook.data.text.LARGE_FILES`).  ``export --weights DIR2`` writes a
+run folder with the weights only (no optimiser state: a third of the size),
+which ``sample``, ``info`` and ``export --torch`` read.
 
 ``problems`` and ``check`` are the teaching kit (``rnnbook.teaching``): a
 worksheet and answer key per student and chapter, and the grading of a

@@ -53,7 +53,8 @@ def cmd_info(args: argparse.Namespace) -> int:
         console.print("text:            not recorded (the run was not saved by 'rnnbook train')")
         console.print(f"training:        step {record.step if record.step is not None else 'not recorded'}")
     else:
-        console.print(f"text:            {printable(run.get('text_path') or 'built-in corpus')}")
+        text = run.get("text_path") or f"built-in corpus ({run.get('corpus') or 'small'})"
+        console.print(f"text:            {printable(text)}")
         console.print(
             f"training:        step {record.step}, seq-len {run.get('seq_len')}, batch {run.get('batch')}, "
             f"lr {run.get('lr')}, seed {run.get('seed')}"
@@ -65,7 +66,10 @@ def cmd_info(args: argparse.Namespace) -> int:
 
 
 def cmd_export(args: argparse.Namespace) -> int:
-    """Write the weights of a run folder for PyTorch (see :func:`rnnbook.training.torch_export.export_torch`)."""
+    """Write the weights of a run folder for PyTorch (see :func:`rnnbook.training.torch_export.export_torch`),
+    or, with ``--weights``, as a smaller run folder (:func:`rnnbook.training.checkpoint.export_weights`)."""
+    if args.weights is not None:
+        return _export_weights(_run_folder(args.run), args.weights)
     if not args.torch:
         raise CLIError("--torch must name the file to write, got an empty string")
     target = Path(args.torch)
@@ -91,4 +95,22 @@ def cmd_export(args: argparse.Namespace) -> int:
         f"wrote {printable(target)} ({model.cell}, {model.n_layers} x {model.hidden_size}) and {printable(config)}"
     )
     Console(keep_going=True).print(message)  # the files are the result: a failed message does not undo them
+    return 0
+
+
+def _export_weights(run: str, target: str) -> int:
+    """``export --weights``: the run's weights as a new run folder."""
+    if not target:
+        raise CLIError("--weights must name a new run folder, got an empty string")
+    if Path(target).exists() and not Path(target).is_dir():
+        raise CLIError(f"--weights {printable(target)}: exists and is not a folder; give a new folder name")
+    try:
+        written = checkpoint.export_weights(run, target)
+    except FileExistsError:
+        raise CLIError(
+            f"--weights {printable(target)}: the folder already holds a checkpoint, which writing would destroy; "
+            "give a new folder name"
+        ) from None
+    size = written.stat().st_size
+    Console(keep_going=True).print(f"wrote {printable(written)} (the weights only, {size / 2**20:.1f} MiB)")
     return 0

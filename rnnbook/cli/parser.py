@@ -6,7 +6,7 @@ import argparse
 import math
 
 from rnnbook.cli.errors import PROG
-from rnnbook.data.text import BUILTIN_FILES
+from rnnbook.data.text import BUILTIN_FILES, CORPORA
 from rnnbook.layers.registry import CELLS
 from rnnbook.teaching.commands import add_subcommands
 from rnnbook.training.chartrainer import DEFAULT_LR
@@ -89,11 +89,16 @@ def build_parser() -> argparse.ArgumentParser:
             "A checkpoint is saved in DIR every --checkpoint-every steps, at the end and on Ctrl-C, SIGTERM or "
             "SIGHUP (exit status 130, 143 or 129); DIR is locked while a run trains in it. "
             "'rnnbook train --resume --out DIR' continues it, bit for bit as if never interrupted. "
-            f"Without TEXTFILE the built-in corpus is used: the Python source of the standard-library "
-            f"modules {corpus}, read from this Python's library folder."
+            f"Without TEXTFILE a built-in corpus is used, read from this Python's library folder: with "
+            f"--corpus small (the default) the Python source of the standard-library modules {corpus}; with "
+            f"--corpus large the source of {len(CORPORA['large'])} modules (about 3.5 million characters, "
+            "listed in rnnbook.data.text.LARGE_FILES), for longer runs."
         ),
     )
     train.add_argument("text", nargs="?", metavar="TEXTFILE", help="a UTF-8 text file (default: built-in corpus)")
+    train.add_argument(
+        "--corpus", choices=tuple(CORPORA), help="the built-in corpus to train on when no TEXTFILE is given (small)"
+    )
     train.add_argument("--out", required=True, metavar="DIR", help="the run folder for checkpoints")
     train.add_argument(
         "--resume", action="store_true",
@@ -148,13 +153,18 @@ def build_parser() -> argparse.ArgumentParser:
 
     export = sub.add_parser(
         "export",
-        help="write the weights for PyTorch",
+        help="write the weights for PyTorch, or a smaller run folder",
         description=(
-            "Write the weights as a PyTorch state_dict (torch.save): rnn.weight_ih_l0 ... for torch.nn.RNN/LSTM/GRU "
-            "and decoder.weight, decoder.bias for torch.nn.Linear; FILE.json holds the sizes and the vocabulary."
+            "--torch FILE: write the weights as a PyTorch state_dict (torch.save): rnn.weight_ih_l0 ... for "
+            "torch.nn.RNN/LSTM/GRU and decoder.weight, decoder.bias for torch.nn.Linear; FILE.json holds the sizes "
+            "and the vocabulary. --weights DIR2: write a new run folder with the weights and the run's record only, "
+            "without the optimiser's memory (about a third of the size), for 'rnnbook sample', 'info' and "
+            "'export --torch'; it cannot be resumed."
         ),
     )
     export.add_argument("run", metavar="DIR", help="a run folder written by 'rnnbook train'")
-    export.add_argument("--torch", required=True, metavar="FILE", help="the .pt file to write")
+    target = export.add_mutually_exclusive_group(required=True)
+    target.add_argument("--torch", metavar="FILE", help="the .pt file to write")
+    target.add_argument("--weights", metavar="DIR2", help="the new run folder to write (must hold no checkpoint)")
     add_subcommands(sub)  # rnnbook problems, rnnbook check (the teaching kit)
     return parser

@@ -60,10 +60,11 @@ class Run:
     elapsed_before: float
 
 
-def _load_text(path: str | None) -> tuple[str, str]:
-    """The text and a description of where it came from."""
+def _load_text(path: str | None, corpus: str | None) -> tuple[str, str]:
+    """The text (the file at ``path``, else the built-in ``corpus``) and a description of where it came from."""
     if path is None:
-        return builtin_corpus(), "built-in corpus"
+        corpus = corpus or "small"  # runs saved before --corpus existed trained on the small one
+        return builtin_corpus(corpus), f"built-in corpus ({corpus})"
     return read_text(path), printable(_absolute(path))
 
 
@@ -89,6 +90,8 @@ def resolve_settings(args: argparse.Namespace, out: Path) -> tuple[dict, checkpo
 
     Returns the settings and, when resuming, the checkpoint's record.
     """
+    if args.text is not None and args.corpus is not None:
+        raise CLIError(f"give a TEXTFILE or --corpus, not both (got {printable(args.text)} and --corpus {args.corpus})")
     if not args.resume:
         if checkpoint.checkpoint_path(out).exists():
             raise CLIError(f"{out} already holds a checkpoint; add --resume to continue it, or choose another --out")
@@ -97,6 +100,7 @@ def resolve_settings(args: argparse.Namespace, out: Path) -> tuple[dict, checkpo
             settings["steps"] = None
         settings["minutes"] = args.minutes
         settings["text_path"] = None if args.text is None else _absolute(args.text)
+        settings["corpus"] = None if args.text is not None else args.corpus or "small"
         return settings, None
     record = checkpoint.read_record(checkpoint.load_metadata(out))
     if record.settings is None:
@@ -105,6 +109,10 @@ def resolve_settings(args: argparse.Namespace, out: Path) -> tuple[dict, checkpo
         given, saved = getattr(args, option), getattr(record, field)
         if given is not None and given != saved:
             raise CLIError(f"--{option} {given} does not match the checkpoint ({saved}); drop it to resume")
+    saved_corpus = None if record.settings.get("text_path") else record.settings.get("corpus") or "small"
+    if args.corpus is not None and args.corpus != saved_corpus:
+        saved = f"--corpus {saved_corpus}" if saved_corpus else "a text file"
+        raise CLIError(f"--corpus {args.corpus} does not match the checkpoint (trained on {saved}); drop it to resume")
     for option in DATA_OPTIONS:
         given = getattr(args, option)
         if given is not None and given != record.settings[option]:
@@ -117,7 +125,7 @@ def build_or_resume(args: argparse.Namespace, out: Path, settings: dict, record:
     """A new run from ``settings``, or the checkpointed run of ``out`` restored (``record`` given)."""
     text_path = args.text if args.text is not None else settings.get("text_path")
     try:
-        text, source = _load_text(text_path)
+        text, source = _load_text(text_path, settings.get("corpus"))
     except TextError as err:
         if record is None or args.text is not None or text_path is None:
             raise

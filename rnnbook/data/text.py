@@ -1,15 +1,22 @@
 """Text to train a character model on: the built-in corpus, a file of your own, a validation split.
 
-The built-in corpus (:func:`builtin_corpus`) is the Python source of a fixed
-list of standard-library modules (:data:`BUILTIN_FILES`), read from the
-running interpreter's own library folder (``sysconfig.get_paths()["stdlib"]``),
-so it is there offline on every machine and never copied into this repository.
+A built-in corpus (:func:`builtin_corpus`) is the Python source of a fixed
+list of standard-library modules, read from the running interpreter's own
+library folder (``sysconfig.get_paths()["stdlib"]``), so it is there offline on
+every machine and never copied into this repository.  There are two
+(:data:`CORPORA`): ``"small"``, the 15 modules of :data:`BUILTIN_FILES` (about
+150 000 characters, for runs of a minute, as in the book's chapter), and
+``"large"``, the 111 modules of :data:`LARGE_FILES` (about 3.5 million
+characters, for runs of many minutes, which a small text would let the model
+learn by heart).
 """
 
 from __future__ import annotations
 
 import sysconfig
+from collections.abc import Mapping
 from pathlib import Path
+from types import MappingProxyType
 
 #: The standard-library modules whose source makes the built-in corpus, in this order.
 BUILTIN_FILES: tuple[str, ...] = (
@@ -30,6 +37,30 @@ BUILTIN_FILES: tuple[str, ...] = (
     "operator.py",
 )
 
+#: The modules of the large corpus, in this order (names without ``.py``): a fixed choice of
+#: modules at the top of the standard library whose source is plain ASCII in Python 3.11,
+#: leaving out those that later versions remove or turn into packages, generated tables
+#: (stringprep) and jokes (this, antigravity).  Held out for validation: the last tenth of
+#: the text, from inside turtle.py on.
+LARGE_MODULES: tuple[str, ...] = (
+    "abc", "argparse", "ast", "base64", "bdb", "bisect", "calendar", "cmd", "code", "codecs", "codeop",
+    "colorsys", "compileall", "configparser", "contextlib", "copy", "copyreg", "csv", "dataclasses",
+    "datetime", "difflib", "dis", "doctest", "enum", "filecmp", "fileinput", "fnmatch", "genericpath",
+    "getpass", "gettext", "glob", "graphlib", "gzip", "hashlib", "hmac", "imaplib", "inspect", "io",
+    "ipaddress", "keyword", "linecache", "locale", "lzma", "mailbox", "mimetypes", "modulefinder", "netrc",
+    "ntpath", "numbers", "opcode", "operator", "optparse", "os", "pdb", "pickle", "pickletools", "pkgutil",
+    "platform", "plistlib", "poplib", "posixpath", "pprint", "profile", "pstats", "pty", "py_compile",
+    "pyclbr", "pydoc", "queue", "quopri", "random", "reprlib", "rlcompleter", "sched", "secrets", "selectors",
+    "shelve", "shutil", "signal", "site", "smtplib", "socket", "socketserver", "ssl", "stat", "string",
+    "struct", "subprocess", "symtable", "tabnanny", "tarfile", "tempfile", "textwrap", "threading", "timeit",
+    "token", "tokenize", "trace", "traceback", "tracemalloc", "tty", "turtle", "types", "typing", "uuid",
+    "warnings", "wave", "weakref", "webbrowser", "zipapp", "zipimport",
+)
+#: The files of the large corpus: :data:`LARGE_MODULES` with ``.py``.
+LARGE_FILES: tuple[str, ...] = tuple(f"{name}.py" for name in LARGE_MODULES)
+#: The built-in corpora by name: ``rnnbook train --corpus NAME``.
+CORPORA: Mapping[str, tuple[str, ...]] = MappingProxyType({"small": BUILTIN_FILES, "large": LARGE_FILES})
+
 
 #: The largest text file that is read (whole, and then held again as 8-byte indices, one per character).
 MAX_TEXT_BYTES = 2**28
@@ -39,27 +70,38 @@ class TextError(ValueError):
     """A text that cannot be trained on or sampled from (missing, empty, binary, ...)."""
 
 
-def builtin_corpus() -> str:
-    """The built-in corpus: the source of :data:`BUILTIN_FILES`, joined by newlines.
+def builtin_corpus(name: str = "small") -> str:
+    """A built-in corpus: the source of its modules (:data:`CORPORA`), joined by newlines.
 
     The files are read at run time from ``sysconfig.get_paths()["stdlib"]``, the
     standard library of the running Python, so the text (and every number
     computed from it) can differ slightly between Python versions.
 
+    Parameters
+    ----------
+    name : {"small", "large"}, default "small"
+        ``"small"``: :data:`BUILTIN_FILES`, about 150 000 characters of
+        Python code, comments and docstrings; ``"large"``: :data:`LARGE_FILES`,
+        about 3.5 million.
+
     Returns
     -------
     str
-        About 150 000 characters of Python code, comments and docstrings.
+        The corpus.
 
     Raises
     ------
+    ValueError
+        If ``name`` names no corpus.
     TextError
         If one of the files is missing (a stripped-down Python installation).
     """
+    if not isinstance(name, str) or name not in CORPORA:
+        raise ValueError(f"name must be one of {', '.join(map(repr, CORPORA))}, got {name!r}")
     stdlib = Path(sysconfig.get_paths()["stdlib"])
     parts = []
-    for name in BUILTIN_FILES:
-        path = stdlib / name
+    for file in CORPORA[name]:
+        path = stdlib / file
         if not path.is_file():
             raise TextError(
                 f"the built-in corpus needs {path} (standard-library source), which is missing; "

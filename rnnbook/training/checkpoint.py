@@ -23,8 +23,9 @@ against the metadata before its data is read; only the arrays needed are read.
 The arrays are named ``param/<name>`` (the model's parameters),
 ``optim/<name>/<slot>`` and ``optim/steps`` (Adam's memory),
 ``state/<layer>/<part>`` (the state carried between chunks: ``h``, and ``c``
-for an LSTM) and ``losses``.  :func:`read_record` reads the metadata into a
-:class:`RunRecord`, so no other module needs to know its keys, and
+for an LSTM) and ``losses``.  :func:`~rnnbook.training.run_record.read_record`
+reads the metadata into a :class:`~rnnbook.training.run_record.RunRecord`,
+so no other module needs to know its keys, and
 :mod:`rnnbook.training.torch_export` writes the weights under PyTorch's names.
 """
 
@@ -34,7 +35,6 @@ import json
 import os
 import re
 import secrets
-from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -53,6 +53,7 @@ from rnnbook.training.checkpoint_checks import (
     read_array,
     read_metadata_member,
 )
+from rnnbook.training.run_record import RunRecord, read_record  # noqa: F401 (re-exported for the command line)
 
 #: Bumped whenever the layout changes; other versions are refused with a clear message.
 FORMAT_VERSION = 1
@@ -366,64 +367,37 @@ def load_training(directory: str | Path, ids: np.ndarray) -> tuple[CharTrainer, 
     return trainer, vocab, meta
 
 
-# -- what the metadata says -----------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class RunRecord:
-    """What a checkpoint's metadata says about its run.
-
-    Attributes
-    ----------
-    format_version : int
-    cell : str
-        A name from :data:`rnnbook.layers.registry.CELLS`.
-    hidden_size, layers : int
-    vocabulary : str
-        The characters, in index order.
-    step : int or None
-        The training steps done.
-    settings : dict or None
-        The training settings the command line saved with the run (its own
-        names and values, kept verbatim), None if it saved none.
-    validation : list of [step, loss]
-        The validation losses measured so far.
-    elapsed : float
-        Seconds of training so far.
-    """
-
-    format_version: int
-    cell: str
-    hidden_size: int
-    layers: int
-    vocabulary: str
-    step: int | None = None
-    settings: dict | None = None
-    validation: list = field(default_factory=list)
-    elapsed: float = 0.0
-
-
-def read_record(meta: dict) -> RunRecord:
-    """The :class:`RunRecord` of a checkpoint's metadata (as :func:`load` returns it)."""
-    try:
-        settings = meta.get("run")
-        return RunRecord(
-            format_version=int(meta["format_version"]),
-            cell=str(meta["model"]),
-            hidden_size=int(meta["hidden_size"]),
-            layers=int(meta["layers"]),
-            vocabulary=str(meta["vocabulary"]),
-            step=meta.get("trainer", {}).get("step"),
-            settings=settings if isinstance(settings, dict) else None,
-            validation=list(meta.get("validation", [])),
-            elapsed=float(meta.get("elapsed", 0.0)),
-        )
-    except (KeyError, TypeError, ValueError, AttributeError) as err:
-        raise CheckpointError(f"the checkpoint's metadata is incomplete: {type(err).__name__}: {err}") from None
-
-
 def save_run(
     directory: str | Path, trainer: CharTrainer, vocab: Vocabulary, *, settings: dict, validation: list, elapsed: float
 ) -> Path:
     """Checkpoint a training run with the command line's ``settings``, the validation history and the time spent."""
     return save_training(directory, trainer, vocab, {"run": settings, "validation": validation, "elapsed": elapsed})
+
+
+def export_weights(directory: str | Path, target: str | Path) -> Path:
+    """Write a run folder ``target`` with the weights of the run in ``directory`` and nothing to train on.
+
+    The new checkpoint keeps the weights, the metadata that describes the
+    model and the run (vocabulary, settings, validation losses, time spent,
+    and the step reached as ``step``) and the training loss of every step
+    (``losses``), and leaves out Adam's memory and the state carried between
+    chunks: about a third of the size.  :func:`load_model` (so ``rnnbook
+    sample``, ``info`` and ``export --torch``) reads it; :func:`load_training`
+    refuses it.
+
+    Raises
+    ------
+    FileExistsError
+        If ``target`` already holds a checkpoint (the run itself included).
+    CheckpointError
+        If ``directory`` holds no readable checkpoint.
+    """
+    if checkpoint_path(target).exists():
+        raise FileExistsError(f"{target} already holds a checkpoint; give a new folder")
+    arrays, meta = load(directory)
+    kept = {name: value for name, value in arrays.items() if name.startswith("param/") or name == "losses"}
+    record = read_record(meta)
+    meta = {key: value for key, value in meta.items() if key not in ("format_version", "trainer")}
+    if record.step is not None:
+        meta["step"] = record.step
+    return save(target, kept, meta)

@@ -28,6 +28,7 @@ from pathlib import Path
 
 import numpy as np
 
+from rnnbook.data.text import CORPORA
 from rnnbook.layers.registry import CELLS
 from rnnbook.training.chartrainer import MAX_MEMORY_BYTES
 
@@ -137,8 +138,10 @@ def _number(low: float, *, inclusive: bool = False, none: bool = False):
     return check
 
 
-def _choice(*options):
+def _choice(*options, none: bool = False):
     def check(value, where):
+        if value is None and none:
+            return
         if not isinstance(value, str) or value not in options:
             raise ValueError(f"{where} must be one of {', '.join(map(repr, options))}, got {value!r}")
 
@@ -221,6 +224,7 @@ RUN = {
     "lr": (True, _number(0)),
     "seed": (True, _integer(0)),
     "text_path": (True, _string(none=True)),
+    "corpus": (False, _choice(*CORPORA, none=True)),
     "text_sha256": (True, _string(hex_length=64)),
     "steps": (False, _integer(1, none=True)),
     "minutes": (False, _number(0, none=True)),
@@ -238,6 +242,7 @@ SCHEMA = {
     "run": (False, _object(RUN)),
     "validation": (False, _history),
     "elapsed": (False, _number(0, inclusive=True)),
+    "step": (False, _integer(0)),
 }
 
 
@@ -246,7 +251,10 @@ def check_metadata(meta: dict, path: Path, *, training: bool) -> None:
     try:
         _object(SCHEMA)(meta, "")
         if training and "trainer" not in meta:
-            raise ValueError("trainer is missing: the checkpoint holds no training state")
+            raise ValueError(
+                "trainer is missing: the checkpoint holds no training state (a folder written by "
+                "'rnnbook export --weights' holds the weights only and cannot be resumed)"
+            )
         if len(meta["vocabulary"]) != meta["vocab_size"]:
             raise ValueError(
                 f"vocab_size {meta['vocab_size']} does not match the vocabulary's {len(meta['vocabulary'])} characters"
