@@ -11,7 +11,7 @@ Two measurements for ``python benchmarks/bench.py --training``:
   column vector per character, dicts of per-step arrays, Adagrad, gradients
   clipped elementwise to [-5, 5]).  Then rnnbook once more with a batch of
   streams, which the loop cannot do.
-* **sampling** (:func:`sampling_speed`): how many characters per second the
+* **sampling** (:func:`bench_sampling.bench_sampling`, with ``--sampling``): how many characters per second the
   per-step API writes.
 
 The two training ways update differently (Adam with a global norm clip against
@@ -37,7 +37,7 @@ TRAINING = {"hidden": 100, "seq_len": 25, "batch": 32}
 
 
 def minchar_params(model: CharModel) -> dict[str, np.ndarray]:
-    """The weights of a one-layer RNN :class:`CharModel` under min-char-rnn's names (copies).
+    """The weights of a one-layer RNN :class:`~rnnbook.models.charmodel.CharModel` under min-char-rnn's names (copies).
 
     ``Wxh`` (H, V), ``Whh`` (H, H), ``Why`` (V, H), and the biases ``bh`` (H, 1)
     (the sum of rnnbook's two) and ``by`` (V, 1).
