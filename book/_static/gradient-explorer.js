@@ -1,5 +1,5 @@
 /*
- * Gradient explorer: how the bound on a gradient sent back k steps, (gamma * lambda)^k,
+ * Gradient explorer: how the bound on a gradient sent back T-k steps, (gamma * lambda)^(T-k),
  * shrinks or blows up, beside what a real tanh network measures.  Plain JavaScript, no
  * library and no server: it runs in the page.
  *
@@ -8,11 +8,12 @@
  *        data-measured='{"lambdas": [0.5, ...], "measured": [[1, ...], ...]}'></div>
  * (data-gamma: bound on the activation's derivative, 1 for tanh; optional data-lambda and
  * data-lag set the starting values).  Two sliders (largest singular value lambda of the
- * recurrent weight matrix, lag k) redraw an SVG plot of log10((gamma*lambda)^k) against k
+ * recurrent weight matrix, lag T-k) redraw an SVG plot of log10((gamma*lambda)^(T-k)) against T-k
  * (dashed) and a readout of the number.  data-measured, optional, is written by the
  * vanishing-gradients chapter when the book is built: for each lambda of a grid, the mean
- * norm of dh_T/dh_{T-k} of a tanh network for k = 0, 1, ...; the lambda slider then steps
- * through that grid and the measured curve is drawn solid beside the bound.
+ * norm of dh_T/dh_k of a tanh network for T-k = 0, 1, ...; the lambda slider then steps
+ * through that grid and the measured curve is drawn solid beside the bound.  As in the book,
+ * k is the earlier step and T-k the lag (its notation page).
  */
 (function () {
   "use strict";
@@ -27,7 +28,7 @@
   }
 
   var SUPERSCRIPT = { "0": "\u2070", "1": "\u00b9", "2": "\u00b2", "3": "\u00b3", "4": "\u2074", "5": "\u2075",
-    "6": "\u2076", "7": "\u2077", "8": "\u2078", "9": "\u2079", "-": "\u207b", "k": "\u1d4f" };
+    "6": "\u2076", "7": "\u2077", "8": "\u2078", "9": "\u2079", "-": "\u207b", "k": "\u1d4f", "T": "\u1d40" };
 
   function sup(text) {
     return String(text).split("").map(function (c) { return SUPERSCRIPT[c] || c; }).join("");
@@ -88,7 +89,7 @@
     var controls = el("div", { "class": "ge-controls" });
     var lam = slider(controls, "ge-lambda" + suffix, "Largest singular value \u03bb\u2081 of the recurrent weights",
       String(lamMin), String(lamMax), String(Math.round(lamStep * 1000) / 1000), root.dataset.lambda || "0.9");
-    var lag = slider(controls, "ge-lag" + suffix, "Lag k (steps back in time)",
+    var lag = slider(controls, "ge-lag" + suffix, "Lag T \u2212 k (steps back in time)",
       "1", String(K_MAX), "1", root.dataset.lag || "20");
     root.appendChild(controls);
 
@@ -108,7 +109,8 @@
       style: "fill: var(--pst-color-secondary); stroke: var(--pst-color-text-base); stroke-width: 1.5" }, SVG_NS);
     if (data) marker.setAttribute("style", "fill: var(--pst-color-primary)"); // the bound's color; orange is measured
     var legend = el("text", { "class": "ge-tick", "text-anchor": "end" }, SVG_NS);
-    legend.textContent = data ? "dashed: bound (\u03b3\u03bb\u2081)\u1d4f   solid: measured, tanh network" : "the bound (\u03b3\u03bb\u2081)\u1d4f";
+    legend.textContent = data ? "dashed: bound (\u03b3\u03bb\u2081)" + sup("T-k") + "   solid: measured, tanh network" :
+      "the bound (\u03b3\u03bb\u2081)" + sup("T-k");
     root.appendChild(svg);
     function xs(k) { return L + (W - L - R) * k / K_MAX; }
     function ys(e) { return T + (H - T - B) * (Y_MAX - Math.max(Y_MIN, Math.min(Y_MAX, e))) / (Y_MAX - Y_MIN); }
@@ -134,7 +136,7 @@
         svg.appendChild(tx);
       }
       var xlabel = el("text", { x: (L + W - R) / 2, y: H - 6, "text-anchor": "middle", "class": "ge-tick" }, SVG_NS);
-      xlabel.textContent = "lag k";
+      xlabel.textContent = "lag T \u2212 k";
       svg.appendChild(xlabel);
       legend.setAttribute("x", W - R - 4);
       legend.setAttribute("y", T + 14);
@@ -170,10 +172,10 @@
       marker.setAttribute("cx", xs(kk).toFixed(1));
       marker.setAttribute("cy", ys(kk * Math.log10(g)).toFixed(1));
       var trend = g < 1 ? "shrinks (vanishes)" : (g > 1 ? "grows (explodes)" : "stays the same");
-      var text = "Bound on the gradient's size after " + kk + " steps: (\u03b3\u03bb\u2081)" + sup("k") + " = (" +
+      var text = "Bound on the gradient's size " + kk + " steps back: (\u03b3\u03bb\u2081)" + sup("T-k") + " = (" +
         gamma + " \u00d7 " + l.toFixed(2) + ")" + sup(kk) + " = " + formatNumber(value) +
-        ". With \u03b3\u03bb\u2081 " + (g < 1 ? "below" : (g > 1 ? "above" : "equal to")) + " 1, it " + trend + " as k grows.";
-      var plotTitle = "Plot of the bound (\u03b3\u03bb\u2081)" + sup("k") + " against the lag k on a log scale; at k = " + kk +
+        ". With \u03b3\u03bb\u2081 " + (g < 1 ? "below" : (g > 1 ? "above" : "equal to")) + " 1, it " + trend + " as the lag grows.";
+      var plotTitle = "Plot of the bound (\u03b3\u03bb\u2081)" + sup("T-k") + " against the lag T \u2212 k on a log scale; at T \u2212 k = " + kk +
         " it is " + formatNumber(value);
       if (data) {
         var row = nearest(l);
