@@ -80,6 +80,8 @@ def _sha256(text: str) -> str:
 
 
 def _fmt_time(seconds: float) -> str:
+    if not seconds < 100 * 86400:  # --minutes 1e308 leaves infinite seconds (int() would raise), 1e300 300 digits
+        return "over 100 days"
     seconds = max(0, int(round(seconds)))
     return f"{seconds // 60}m{seconds % 60:02d}s"
 

@@ -47,6 +47,7 @@ from rnnbook.training.checkpoint_checks import (
     CheckpointError,
     check_memory,
     check_metadata,
+    check_savable,
     open_zip,
     param_shapes,
     parse_metadata,
@@ -74,7 +75,8 @@ def save(directory: str | Path, arrays: dict[str, np.ndarray], metadata: dict) -
     directory : str or Path
         The run folder; created if needed.
     arrays : dict of str to numpy.ndarray
-        Numeric arrays only (no objects: they could not be loaded without pickle).
+        Integer and float arrays only, floats finite (anything else could not
+        be loaded again: objects need pickle).
     metadata : dict
         JSON-serialisable; ``format_version`` is added.
 
@@ -83,15 +85,10 @@ def save(directory: str | Path, arrays: dict[str, np.ndarray], metadata: dict) -
     Path
         The checkpoint file.
     """
-    if not isinstance(arrays, dict) or not isinstance(metadata, dict):
-        raise TypeError(f"arrays and metadata must be dicts, got {type(arrays).__name__} and {type(metadata).__name__}")
-    for name, value in arrays.items():
-        if not isinstance(value, np.ndarray):
-            raise TypeError(f"array {name!r} must be a numpy array, got {type(value).__name__}")
-        if value.dtype == object:
-            raise TypeError(f"array {name!r} has dtype object; checkpoints hold numeric arrays only")
-    if _META_KEY in arrays:
-        raise ValueError(f"{_META_KEY!r} is the metadata's own entry; name the array otherwise")
+    check_savable(arrays, metadata, _META_KEY)
+    # A Fortran-ordered array (a transpose, say) would be written with fortran_order=True, which loads refuse.
+    # (np.ascontiguousarray would also make a 0-d array 1-d: only the others are copied.)
+    arrays = {k: v if v.flags.c_contiguous else np.ascontiguousarray(v) for k, v in arrays.items()}
     meta = {"format_version": FORMAT_VERSION} | metadata
     try:  # NaN and infinity are not JSON: a checkpoint holding them could not be loaded again
         text = json.dumps(meta, allow_nan=False)

@@ -16,6 +16,9 @@ line naming the file and what was wrong:
    and dtype the metadata implies, and the member's size against the header;
 5. then the data, exactly as many bytes as the header declared, refusing NaN
    and infinite values.
+
+:func:`check_savable` makes a save refuse what these steps would refuse, so
+that no run is written that could not be read again.
 """
 
 from __future__ import annotations
@@ -71,6 +74,29 @@ def open_zip(path: Path) -> zipfile.ZipFile:
 
 def _gib(n: int = MAX_MEMORY_BYTES) -> str:
     return f"{n / 2**30:g} GiB"
+
+
+# -- 0. what a save may write: only what every load accepts -----------------------------------
+
+
+def check_savable(arrays: dict, metadata: dict, meta_key: str) -> None:
+    """Refuse ``arrays`` that :func:`read_array` would refuse on loading (a run saved so would be lost).
+
+    ``meta_key`` is the metadata's own member name, which no array may take.
+    """
+    if not isinstance(arrays, dict) or not isinstance(metadata, dict):
+        raise TypeError(f"arrays and metadata must be dicts, got {type(arrays).__name__} and {type(metadata).__name__}")
+    for name, value in arrays.items():
+        if not isinstance(name, str) or not name:
+            raise TypeError(f"array names must be non-empty strings, got {name!r}")
+        if not isinstance(value, np.ndarray):
+            raise TypeError(f"array {name!r} must be a numpy array, got {type(value).__name__}")
+        if value.dtype.kind not in "iuf" or value.dtype.fields is not None:
+            raise TypeError(f"array {name!r} has dtype {value.dtype}; checkpoints hold integer and float arrays only")
+        if value.dtype.kind == "f" and not np.isfinite(value).all():
+            raise ValueError(f"array {name!r} holds NaN or infinite values; a checkpoint's arrays must be finite")
+    if meta_key in arrays:
+        raise ValueError(f"{meta_key!r} is the metadata's own entry; name the array otherwise")
 
 
 # -- 2. the metadata ---------------------------------------------------------------------------

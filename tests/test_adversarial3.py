@@ -1,0 +1,252 @@
+"""What a third adversarial user of the library found (after tests/test_adversarial.py and test_adversarial2.py).
+
+Each test is one defect and failed before its fix: the teaching kit's sheets
+and grading, the n-gram model at high orders, the character model's per-step
+API, and checkpoints the library wrote but could not read back.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import warnings
+
+import numpy as np
+import pytest
+
+from rnnbook._validation import check_array
+from rnnbook.data.encoding import Vocabulary
+from rnnbook.models.charmodel import CharModel, sample, tempered
+from rnnbook.models.ngram import NGramModel
+from rnnbook.teaching import GradingError, check, make_sheet, write_sheet
+from rnnbook.teaching.grading import load_answers
+from rnnbook.teaching.problems import resolve_chapter
+from rnnbook.teaching.sheets import worksheet_markdown
+from rnnbook.training import checkpoint
+
+# -- the teaching kit -----------------------------------------------------------------------------
+
+
+def test_a_student_id_with_a_line_break_is_refused():
+    # "s001\n" matched the ID pattern (``$`` matches before a final newline): the sheets were written
+    # to file names with a line break in them, and the worksheet's header broke in two.
+    with pytest.raises(ValueError, match="student ID"):
+        make_sheet(4, "s001\n")
+
+
+@pytest.mark.parametrize("chapter", ["²", "٣"])
+def test_a_chapter_in_other_digits_names_the_chapters(chapter):
+    # "²" passed str.isdigit() and then failed in int(): "invalid literal for int() with base 10: '²'".
+    with pytest.raises(ValueError, match="expected a chapter number") as info:
+        resolve_chapter(chapter)
+    assert "gates" in str(info.value)
+
+
+@pytest.mark.parametrize("salt", ["a\nb", "\udcff", "tab\there"])
+def test_a_salt_with_control_characters_is_refused(salt):
+    # A salt with a line break broke the sheet's Markdown header; one that is not text (a byte that is not
+    # UTF-8, from the command line) gave "'utf-8' codec can't encode character '\udcff' ..." without a name.
+    with pytest.raises(ValueError, match="salt"):
+        make_sheet(4, "s1", salt=salt)
+
+
+def test_a_salt_with_a_backtick_stays_one_code_span():
+    # "a`b" was written as `a`b`: the header's code span ended after "a".
+    header = worksheet_markdown(make_sheet(4, "s1", salt="a`b")).splitlines()[2]
+    assert "`` a`b ``" in header, header
+
+
+def test_write_sheet_does_not_follow_a_planted_link(tmp_path):
+    # A symbolic link planted under a sheet's name (in a shared folder) had the key written through it,
+    # into whatever file it pointed at.
+    sheet = make_sheet(4, "s1")
+    elsewhere = tmp_path / "elsewhere.txt"
+    elsewhere.write_text("keep me", encoding="utf-8")
+    out = tmp_path / "sheets"
+    out.mkdir()
+    (out / "state-equation-s1-key.json").symlink_to(elsewhere)
+    write_sheet(sheet, out)
+    assert elsewhere.read_text(encoding="utf-8") == "keep me"
+    assert not (out / "state-equation-s1-key.json").is_symlink()
+    assert json.loads((out / "state-equation-s1-key.json").read_text(encoding="utf-8"))["student"] == "s1"
+    assert not list(out.glob(".*tmp*"))
+
+
+@pytest.fixture(scope="module")
+def sheet_files(tmp_path_factory):
+    out = tmp_path_factory.mktemp("sheet")
+    write_sheet(make_sheet(4, "s1"), out)
+    return out / "state-equation-s1-key.json", out / "state-equation-s1-answers.csv"
+
+
+def _crafted_key(path, tmp_path, change):
+    key = json.loads(path.read_text(encoding="utf-8"))
+    change(key)
+    crafted = tmp_path / "crafted-key.json"
+    crafted.write_text(json.dumps(key), encoding="utf-8")
+    return crafted
+
+
+def _first(field, value=None, delete=False):
+    def change(key):
+        if delete:
+            del key["questions"][0][field]
+        else:
+            key["questions"][0][field] = value
+    return change
+
+
+KEY_CASES = {  # each gave a KeyError or OverflowError traceback, or a message about Python's internals
+    "no-id": (_first("id", delete=True), "id"),
+    "no-type": (_first("type", delete=True), "type"),
+    "no-answer": (_first("answer", delete=True), "answer"),
+    "question-a-string": (lambda key: key["questions"].__setitem__(0, "q1a"), "question"),
+    "unknown-type": (_first("type", "essay"), "type"),
+    "answer-a-string": (_first("answer", "abc"), "answer"),
+    "answer-too-big-for-a-float": (_first("answer", 10**400), "answer"),
+    "tolerance-a-string": (_first("tolerance", "abc"), "tolerance"),
+    "negative-tolerance": (_first("tolerance", -1), "tolerance"),
+    "id-with-escape": (_first("id", "\x1b[31mq1a"), "id"),
+    "repeated-id": (lambda key: key["questions"][1].__setitem__("id", key["questions"][0]["id"]), "q1a twice"),
+    "shape-a-number": (lambda key: [q.__setitem__("answer", 5) for q in key["questions"] if q["type"] == "shape"],
+                       "shape"),
+}
+
+
+@pytest.mark.parametrize("case", KEY_CASES, ids=KEY_CASES.keys())
+def test_a_crafted_key_is_refused_in_one_line(case, sheet_files, tmp_path):
+    key, answers = sheet_files
+    change, fragment = KEY_CASES[case]
+    with pytest.raises(GradingError) as info:
+        check(_crafted_key(key, tmp_path, change), answers)
+    message = str(info.value)
+    assert "\n" not in message and "\x1b" not in message and fragment in message, message
+
+
+def test_a_csv_field_beyond_the_csv_limit_is_a_grading_error(tmp_path):
+    # _csv.Error: field larger than field limit (131072), as a traceback.
+    answers = tmp_path / "big.csv"
+    answers.write_text("question,answer\nq1a," + "1" * 200_000 + "\n", encoding="utf-8")
+    with pytest.raises(GradingError, match="big.csv"):
+        load_answers(answers)
+
+
+@pytest.mark.parametrize("text", ['{"q1a": "0.1", "q1a": "0.5"}', '{"q1a": "0.1", " q1a": "0.5"}'])
+def test_json_answers_name_a_repeated_question(text, tmp_path):
+    # The CSV refused a question answered twice; the JSON silently kept the last answer.
+    answers = tmp_path / "twice.json"
+    answers.write_text(text, encoding="utf-8")
+    with pytest.raises(GradingError, match="q1a twice"):
+        load_answers(answers)
+
+
+# -- the n-gram model -----------------------------------------------------------------------------
+
+
+def test_ngram_orders_beyond_int64_codes_are_refused():
+    # A context is coded as a number in base V + 1: order 10 with 100 characters overflowed int64, so
+    # fit() silently wrapped its codes around and next_log_probs()/sample() raised
+    # "OverflowError: Python int too large to convert to C long".
+    with pytest.raises(ValueError, match="order"):
+        NGramModel(10, 100)
+    largest = NGramModel(9, 100).fit(np.random.default_rng(0).integers(0, 100, 500))
+    ids = np.arange(12)
+    expected = [largest.log_probs(np.append(ids, c))[-1] for c in range(100)]
+    assert np.allclose(largest.next_log_probs(ids), expected)
+    assert largest.sample(3, prime=ids, rng=0).shape == (3,)
+
+
+def test_ngram_sampling_at_a_tiny_temperature_is_greedy_and_quiet():
+    # "RuntimeWarning: overflow encountered in divide" at temperature 1e-310.
+    model = NGramModel(2, 3).fit(np.array([0, 1, 0, 1, 0, 1, 0, 2]))
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        out = model.sample(4, prime=np.array([0]), temperature=1e-310, rng=0)
+    assert out.tolist() == [1, 0, 1, 0]
+
+
+# -- the character model's per-step API and sampling ----------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "ids, state, fragment",
+    [
+        (np.array([[0, 1]]), None, "ids"),  # operands could not be broadcast together with shapes (1,0,16) (1,4)
+        (3, None, "ids"),  # object of type 'int' has no len()
+        (np.array([0]), "two-rows", "h0"),  # non-broadcastable output operand with shape (1,16) ...
+        (np.array([0]), "one-layer", "state"),  # IndexError: index 1 is out of bounds for axis 0 with size 1
+    ],
+    ids=["2-d-ids", "an-int", "state-of-another-batch", "state-of-one-layer-of-two"],
+)
+def test_char_model_step_checks_its_ids_and_state(ids, state, fragment):
+    model = CharModel(5, 4, cell="lstm", layers=2, rng=0)
+    if state == "two-rows":
+        state = model.step(np.array([0, 1]))[1]
+    elif state == "one-layer":
+        state = model.step(np.array([0]))[1][:1]
+    with pytest.raises((TypeError, ValueError), match=fragment):
+        model.step(ids, state)
+
+
+def test_sampling_a_model_whose_scores_overflow_says_so():
+    # Finite float32 weights near the largest float32 overflowed in the read-out: numpy's RuntimeWarning
+    # lines, then "scores must be finite, found -inf at index (0,)".
+    model = CharModel(3, 4, rng=0, dtype=np.float32)
+    model.params["rnn.bias_ih_l0"][:] = 10  # every state unit near 1
+    model.params["readout.weight"][:] = 3e38
+    model.params["readout.weight"][1] = -3e38
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        with pytest.raises(ValueError, match="weights") as info:
+            sample(model, Vocabulary("abc", specials=False), 5, rng=0)
+    assert "too large" in str(info.value)
+
+
+def test_tempered_extreme_scores_are_quiet():
+    # "RuntimeWarning: overflow encountered in subtract" for scores 1e308 and -1e308.
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        assert tempered(np.array([1e308, -1e308]), 1.0).tolist() == [1.0, 0.0]
+
+
+def test_a_wrong_rank_is_named_once():
+    # "weight_hh must have 2 dimensions 2 dimensions, got shape (1,)".
+    with pytest.raises(ValueError) as info:
+        check_array(np.zeros(1), "weight_hh", ndim=2)
+    assert str(info.value) == "weight_hh must have 2 dimensions, got shape (1,)"
+
+
+# -- checkpoint.save writes only what checkpoint.load reads ---------------------------------------
+
+
+@pytest.fixture(scope="module")
+def model_checkpoint():
+    model = CharModel(3, 2, rng=0)
+    arrays = {f"param/{k}": v for k, v in model.params.items()}
+    return arrays, checkpoint.model_metadata(model, Vocabulary("abc", specials=False))
+
+
+@pytest.mark.parametrize(
+    "extra",
+    [np.ones(3, bool), np.ones(3, complex), np.array(["ab"]), np.zeros(2, dtype=[("a", "f8")]),
+     np.array([math.nan])],
+    ids=["bool", "complex", "str", "structured", "nan"],
+)
+def test_save_refuses_arrays_load_would_refuse(extra, model_checkpoint, tmp_path):
+    # Each was written, then refused by every load ("a bool array, expected numbers", "holds NaN ..."):
+    # a run saved that way was lost.
+    arrays, meta = model_checkpoint
+    with pytest.raises((TypeError, ValueError), match="extra"):
+        checkpoint.save(tmp_path / "r", arrays | {"extra": extra}, meta)
+    assert not (tmp_path / "r" / "checkpoint.npz").exists()
+
+
+def test_save_writes_a_fortran_ordered_array_loadably(model_checkpoint, tmp_path):
+    # A transposed array was saved with fortran_order=True, which load refuses ("a Fortran-ordered float64 array").
+    arrays, meta = model_checkpoint
+    weight = np.asfortranarray(arrays["param/readout.weight"])
+    checkpoint.save(tmp_path / "r", arrays | {"param/readout.weight": weight}, meta)
+    loaded, _ = checkpoint.load(tmp_path / "r")
+    assert np.array_equal(loaded["param/readout.weight"], weight)
+    model, _, _ = checkpoint.load_model(tmp_path / "r")
+    assert np.array_equal(model.params["readout.weight"], weight)
