@@ -123,6 +123,19 @@ def test_a_crafted_key_is_refused_in_one_line(case, sheet_files, tmp_path):
     assert "\n" not in message and "\x1b" not in message and fragment in message, message
 
 
+@pytest.mark.parametrize("space", ["\n", "\r", "\u2028", "\x0b"])
+def test_a_shape_answer_with_line_breaks_stays_on_its_line(space, sheet_files, tmp_path):
+    # A shape's spaces may be any whitespace: "(1,<line break>1)" split the question's line of the report in two,
+    # and a carriage return overwrote its "WRONG" on a terminal.
+    key, _ = sheet_files
+    shape_id = next(q["id"] for q in json.loads(key.read_text(encoding="utf-8"))["questions"] if q["type"] == "shape")
+    answers = tmp_path / "answers.json"
+    answers.write_text(json.dumps({shape_id: f"(1,{space}1)"}), encoding="utf-8")
+    report = check(key, answers).format()
+    assert len(report.splitlines()) == len(json.loads(key.read_text(encoding="utf-8"))["questions"]) + 1, report
+    assert all(line.isprintable() for line in report.splitlines()), report
+
+
 def test_a_csv_field_beyond_the_csv_limit_is_a_grading_error(tmp_path):
     # _csv.Error: field larger than field limit (131072), as a traceback.
     answers = tmp_path / "big.csv"

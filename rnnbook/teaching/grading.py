@@ -60,7 +60,8 @@ class Report:
         lines = []
         for m in self.marks:
             tol = f" (tolerance {m.tolerance:g})" if m.tolerance else ""
-            given = m.given if m.given else "(no answer)"
+            # a shape's spaces may be line breaks, tabs or "\u2028" (re's \s): shown escaped, one line per question
+            given = (m.given if m.given.isprintable() else repr(m.given)) if m.given else "(no answer)"
             lines.append(f"{m.question:<{width}}  {'right' if m.right else 'WRONG'}  {given}  key: {m.expected}{tol}")
         lines.append(f"total: {self.right}/{self.total} right ({100 * self.right / self.total:.0f}%)")
         return "\n".join(lines)
