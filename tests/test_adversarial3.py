@@ -263,3 +263,30 @@ def test_save_writes_a_fortran_ordered_array_loadably(model_checkpoint, tmp_path
     assert np.array_equal(loaded["param/readout.weight"], weight)
     model, _, _ = checkpoint.load_model(tmp_path / "r")
     assert np.array_equal(model.params["readout.weight"], weight)
+
+
+def _patch_member(path, member: bytes, method: int | None = None, encrypted: bool = False) -> None:
+    """Mark ``member`` of the zip ``path`` as compressed with ``method`` or as encrypted, in both of its headers."""
+    raw = bytearray(path.read_bytes())
+    at = raw.find(member)
+    while at >= 0:
+        for signature, start, flags, how in ((b"PK\x03\x04", at - 30, 6, 8), (b"PK\x01\x02", at - 46, 8, 10)):
+            if raw[start : start + 4] == signature:
+                if method is not None:
+                    raw[start + how : start + how + 2] = method.to_bytes(2, "little")
+                if encrypted:
+                    raw[start + flags] |= 1
+        at = raw.find(member, at + 1)
+    path.write_bytes(bytes(raw))
+
+
+@pytest.mark.parametrize("member", [b"param/readout.weight.npy", b"__metadata__.npy"], ids=["weights", "metadata"])
+@pytest.mark.parametrize("how", [{"method": 20}, {"encrypted": True}], ids=["unknown-method", "encrypted"])
+def test_a_member_zip_cannot_read_is_a_checkpoint_error(how, member, model_checkpoint, tmp_path):
+    # NotImplementedError: That compression method is not supported / RuntimeError: File ... is encrypted,
+    # password required for extraction: tracebacks from 'rnnbook info' and 'rnnbook sample'.
+    arrays, meta = model_checkpoint
+    checkpoint.save(tmp_path / "r", arrays, meta)
+    _patch_member(checkpoint.checkpoint_path(tmp_path / "r"), member, **how)
+    with pytest.raises(checkpoint.CheckpointError, match="not an rnnbook checkpoint"):
+        checkpoint.load_model(tmp_path / "r")

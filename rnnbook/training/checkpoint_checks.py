@@ -67,9 +67,18 @@ def open_zip(path: Path) -> zipfile.ZipFile:
     if entries > MAX_MEMBERS or directory_size > MAX_MEMBERS * 300:
         raise CheckpointError(f"{path}: lists {entries} arrays in {directory_size} bytes; not an rnnbook checkpoint")
     try:
-        return zipfile.ZipFile(path)
+        zf = zipfile.ZipFile(path)
     except (zipfile.BadZipFile, OSError, ValueError, EOFError) as err:
         raise CheckpointError(f"{path}: corrupted or not an rnnbook checkpoint ({type(err).__name__}: {err})") from None
+    # numpy writes members stored or deflated, never encrypted; zipfile would raise NotImplementedError or
+    # RuntimeError ("password required") for the others, at the first read.
+    for info in zf.infolist():
+        if info.flag_bits & 1 or info.compress_type not in (zipfile.ZIP_STORED, zipfile.ZIP_DEFLATED):
+            zf.close()
+            how = "encrypted" if info.flag_bits & 1 else f"compressed with zip method {info.compress_type}"
+            raise CheckpointError(f"{path}: the member {info.filename[:80]!r} is {how}; numpy writes members "
+                                  "stored or deflated: not an rnnbook checkpoint")
+    return zf
 
 
 def _gib(n: int = MAX_MEMORY_BYTES) -> str:
