@@ -17,7 +17,9 @@ import pytest
 from rnnbook._validation import check_array
 from rnnbook.data.encoding import Vocabulary
 from rnnbook.models.charmodel import CharModel, sample, tempered
+from rnnbook.models.decoding import sequence_log_likelihood
 from rnnbook.models.ngram import NGramModel
+from rnnbook.models.seq2seq import Translator
 from rnnbook.teaching import GradingError, check, make_sheet, write_sheet
 from rnnbook.teaching.grading import load_answers
 from rnnbook.teaching.problems import resolve_chapter
@@ -227,6 +229,18 @@ def test_a_wrong_rank_is_named_once():
     with pytest.raises(ValueError) as info:
         check_array(np.zeros(1), "weight_hh", ndim=2)
     assert str(info.value) == "weight_hh must have 2 dimensions, got shape (1,)"
+
+
+@pytest.mark.parametrize(
+    "outputs, error",
+    [(np.zeros((3, 2)), TypeError), (np.zeros(3, dtype=int), ValueError), (np.full((3, 2), 7), ValueError)],
+    ids=["float", "1-d", "outside-the-vocabulary"],
+)
+def test_sequence_log_likelihood_names_its_outputs(outputs, error):
+    # "targets must be an integer numpy array ...": the message named model.logits' argument, not the caller's.
+    model = Translator(3, 4, 6, rng=0)
+    with pytest.raises(error, match="outputs"):
+        sequence_log_likelihood(model, np.zeros((5, 2, 3)), outputs)
 
 
 # -- checkpoint.save writes only what checkpoint.load reads ---------------------------------------
