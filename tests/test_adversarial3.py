@@ -155,6 +155,17 @@ def test_json_answers_name_a_repeated_question(text, tmp_path):
         load_answers(answers)
 
 
+@pytest.mark.parametrize(
+    "tokens, specials, fragment",
+    [("abc", "no", "specials"), ("abc", 1, "specials"), (5, True, "tokens"), (None, False, "tokens")],
+    ids=["specials-a-string", "specials-an-int", "tokens-an-int", "tokens-none"],
+)
+def test_vocabulary_checks_its_arguments(tokens, specials, fragment):
+    # specials="no" was taken for True (six symbols for "abc"); Vocabulary(5): "'int' object is not iterable".
+    with pytest.raises(TypeError, match=fragment):
+        Vocabulary(tokens, specials=specials)
+
+
 # -- the n-gram model -----------------------------------------------------------------------------
 
 
