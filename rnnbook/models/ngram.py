@@ -51,6 +51,8 @@ class NGramModel:
         self.order = check_positive_int(order, "order")
         self.vocab_size = check_positive_int(vocab_size, "vocab_size")
         self.k = check_positive_float(k, "k")
+        if not np.isfinite(self.k * self.vocab_size):  # the denominator N(u) + kV: infinite, every probability 0
+            raise ValueError(f"k must keep k * vocab_size finite, got k = {self.k:g} with vocab_size {self.vocab_size}")
         # A (context, next) pair is coded as one int64: (V + 1)**(order - 1) contexts times V characters.
         largest = 0  # the highest order whose codes fit
         while (self.vocab_size + 1) ** largest * self.vocab_size < 2**63:
