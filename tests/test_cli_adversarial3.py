@@ -8,11 +8,15 @@ crafted checkpoint whose weights overflow.
 from __future__ import annotations
 
 import json
+import os
+import pty
 import signal
+import subprocess
+import sys
 
 import numpy as np
 import pytest
-from test_cli import SMALL, assert_one_line_error, rnnbook, trained_run  # noqa: F401 (fixtures)
+from test_cli import ROOT, SMALL, assert_one_line_error, rnnbook, trained_run  # noqa: F401 (fixtures)
 from test_cli_reliability import finish, popen, step_of, wait_for_line
 
 from rnnbook.training import checkpoint
@@ -85,3 +89,42 @@ def test_sample_from_weights_that_overflow_is_one_line(trained_run, tmp_path):  
     assert all(np.isfinite(v).all() for v in arrays.values())
     checkpoint.save(tmp_path / "r", arrays, meta)
     assert_one_line_error(rnnbook("sample", tmp_path / "r", "--length", "5"), "weights", "too large")
+
+
+def _on_a_terminal(*args) -> bytes:
+    """Run the command with its standard output on a pseudo-terminal; what the terminal received."""
+    controller, terminal = pty.openpty()
+    env = dict(os.environ, OMP_NUM_THREADS="1")
+    with subprocess.Popen([sys.executable, "-m", "rnnbook", *map(str, args)], cwd=ROOT, env=env,
+                          stdout=terminal, stderr=subprocess.PIPE) as proc:
+        os.close(terminal)
+        received = b""
+        while True:
+            try:
+                chunk = os.read(controller, 65536)
+            except OSError:  # EIO: the command closed the terminal
+                break
+            if not chunk:
+                break
+            received += chunk
+        proc.wait(timeout=900)
+    os.close(controller)
+    assert proc.returncode == 0, proc.stderr.read()
+    return received
+
+
+def test_sample_does_not_drive_the_terminal(trained_run, tmp_path):  # noqa: F811 (fixture)
+    # A checkpoint whose vocabulary holds ESC (or a text with colour codes) had 'rnnbook sample' write escape
+    # sequences to the terminal as they came: a crafted run could clear the screen, retitle the window or
+    # set the clipboard (OSC 52).  On a terminal they are now shown escaped; into a pipe the text stays as it is.
+    arrays, meta = checkpoint.load(trained_run)
+    arrays = {k: v.copy() for k, v in arrays.items()}
+    vocabulary = "\x1b" + meta["vocabulary"][1:]
+    meta = meta | {"vocabulary": vocabulary}
+    arrays["param/readout.bias"][:] = -50
+    arrays["param/readout.bias"][0] = 50  # always ESC next
+    checkpoint.save(tmp_path / "r", arrays, meta)
+    shown = _on_a_terminal("sample", tmp_path / "r", "--length", "20")
+    assert b"\x1b" not in shown and shown.count(b"\\x1b") == 20, shown
+    piped = rnnbook("sample", tmp_path / "r", "--length", "20")
+    assert piped.returncode == 0 and piped.stdout.count("\x1b") == 20, piped

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import unicodedata
+
 PROG = "rnnbook"
 
 
@@ -13,3 +15,10 @@ def printable(text: str) -> str:
     """``text`` with every character a terminal would act on (escape, carriage return, newline, bidi marks ...)
     written as its Python escape, so that a string from a crafted checkpoint cannot drive the terminal."""
     return "".join(c if c.isprintable() else repr(c)[1:-1] for c in str(text))
+
+
+def terminal_text(text: str) -> str:
+    """Text a model wrote, for a terminal: its control characters (escape, carriage return, bell, the C1
+    controls ...) written as their Python escapes, except newlines and tabs, so that a crafted checkpoint
+    cannot have ``rnnbook sample`` drive the terminal.  (Written to a file or a pipe, text stays as it is.)"""
+    return "".join(repr(c)[1:-1] if unicodedata.category(c) == "Cc" and c not in "\n\t" else c for c in text)

@@ -27,7 +27,7 @@ from pathlib import Path
 
 import numpy as np
 
-from rnnbook.cli.errors import CLIError, printable
+from rnnbook.cli.errors import CLIError, printable, terminal_text
 from rnnbook.cli.parser import DEFAULTS, VALIDATION_FRACTION
 from rnnbook.cli.runtime import EXIT_STATUS, Console, StopSignals, open_run_folder, warn
 from rnnbook.data.encoding import Vocabulary
@@ -287,6 +287,7 @@ def train_loop(args: argparse.Namespace, out: Path, run: Run, console: Console) 
                 # The sample has its own rng, so printing samples never changes the training run.
                 sample_rng = np.random.default_rng([settings["seed"], step])
                 text_sample = sample(model, vocab, 200, temperature=0.8, rng=sample_rng)
+                text_sample = terminal_text(text_sample) if console.isatty() else text_sample
                 console.print(("\n" if console.isatty() else "") + f"--- sample at step {step} ---\n{text_sample}\n---")
             if signals.received is not None:
                 save()
