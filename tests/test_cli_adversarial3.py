@@ -19,6 +19,7 @@ import pytest
 from test_cli import ROOT, SMALL, assert_one_line_error, rnnbook, trained_run  # noqa: F401 (fixtures)
 from test_cli_reliability import finish, popen, step_of, wait_for_line
 
+from rnnbook.cli.errors import terminal_text
 from rnnbook.training import checkpoint
 
 
@@ -128,3 +129,9 @@ def test_sample_does_not_drive_the_terminal(trained_run, tmp_path):  # noqa: F81
     assert b"\x1b" not in shown and shown.count(b"\\x1b") == 20, shown
     piped = rnnbook("sample", tmp_path / "r", "--length", "20")
     assert piped.returncode == 0 and piped.stdout.count("\x1b") == 20, piped
+
+
+def test_terminal_text_keeps_line_ends_and_tabs():
+    # (Windows line ends must still read as line ends on a terminal; a lone carriage return overwrites a line.)
+    assert terminal_text("a\r\nb\tc\rd\x1b[2J\x07\x9b") == "a\r\nb\tc\\rd\\x1b[2J\\x07\\x9b"
+    assert terminal_text("héllo ☃ 😀") == "héllo ☃ 😀"

@@ -18,7 +18,13 @@ def printable(text: str) -> str:
 
 
 def terminal_text(text: str) -> str:
-    """Text a model wrote, for a terminal: its control characters (escape, carriage return, bell, the C1
-    controls ...) written as their Python escapes, except newlines and tabs, so that a crafted checkpoint
-    cannot have ``rnnbook sample`` drive the terminal.  (Written to a file or a pipe, text stays as it is.)"""
-    return "".join(repr(c)[1:-1] if unicodedata.category(c) == "Cc" and c not in "\n\t" else c for c in text)
+    """Text a model wrote, for a terminal: its control characters (escape, a lone carriage return, bell, the C1
+    controls ...) written as their Python escapes, except newlines, tabs and the carriage return of a Windows
+    line end, so that a crafted checkpoint cannot have ``rnnbook sample`` drive the terminal.  (Written to a
+    file or a pipe, text stays as it is.)"""
+    return "".join(
+        repr(c)[1:-1]
+        if unicodedata.category(c) == "Cc" and c not in "\n\t" and not (c == "\r" and text[i + 1 : i + 2] == "\n")
+        else c
+        for i, c in enumerate(text)
+    )
