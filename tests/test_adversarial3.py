@@ -25,6 +25,7 @@ from rnnbook.teaching.grading import load_answers
 from rnnbook.teaching.problems import resolve_chapter
 from rnnbook.teaching.sheets import worksheet_markdown
 from rnnbook.training import checkpoint
+from rnnbook.training.chartrainer import CharTrainer
 
 # -- the teaching kit -----------------------------------------------------------------------------
 
@@ -335,3 +336,52 @@ def test_a_member_zip_cannot_read_is_a_checkpoint_error(how, member, model_check
     _patch_member(checkpoint.checkpoint_path(tmp_path / "r"), member, **how)
     with pytest.raises(checkpoint.CheckpointError, match="not an rnnbook checkpoint"):
         checkpoint.load_model(tmp_path / "r")
+
+
+@pytest.fixture(scope="module")
+def short_run():
+    text = "the cat sat on the mat. " * 20
+    vocab = Vocabulary.from_text(text)
+    trainer = CharTrainer(CharModel(len(vocab), 4, cell="gru", layers=2, rng=0), vocab.encode(text), seq_len=6,
+                          batch_size=2, rng=0)
+    trainer.train_step()
+    return trainer, vocab, text
+
+
+@pytest.mark.parametrize(
+    "vocab, extra",
+    [(Vocabulary("ab", specials=False), None), ("specials", None), ("own", {"hidden_size": 999}),
+     ("own", {"trainer": {"step": 5}}), ("own", {"run": {"model": "gru"}})],
+    ids=["another-vocabulary", "a-vocabulary-with-specials", "extra-hidden-size", "extra-trainer", "extra-bad-run"],
+)
+def test_save_training_refuses_what_load_training_would_refuse(vocab, extra, short_run, tmp_path):
+    # Each was written, then refused by every load ("vocab_size 19 does not match the vocabulary's 2 characters",
+    # "vocabulary must list every character once", "the array ... the metadata implies (3996, 19)" ...).
+    trainer, own, text = short_run
+    vocab = {"own": own, "specials": Vocabulary(own.chars)}.get(vocab, vocab)
+    with pytest.raises(ValueError, match="could not be loaded"):
+        checkpoint.save_training(tmp_path / "r", trainer, vocab, extra)
+    assert not (tmp_path / "r" / "checkpoint.npz").exists()
+    checkpoint.save_training(tmp_path / "ok", trainer, own)
+    assert checkpoint.load_training(tmp_path / "ok", own.encode(text))[0].step_count == 1
+
+
+def test_save_training_names_what_is_not_a_trainer(short_run, tmp_path):
+    # AttributeError: 'object' object has no attribute 'model'.
+    _, vocab, _ = short_run
+    with pytest.raises(TypeError, match="CharTrainer"):
+        checkpoint.save_training(tmp_path / "r", object(), vocab)
+    with pytest.raises(TypeError, match="Vocabulary"):
+        checkpoint.save_training(tmp_path / "r", short_run[0], "abc")
+
+
+@pytest.mark.parametrize("change", ["float", "outside", "two-d"])
+def test_load_training_checks_the_text(change, short_run, tmp_path):
+    # Float ids were cast to int64 and ids outside the vocabulary accepted: the run resumed on another text,
+    # or failed at a later step deep inside one_hot.
+    trainer, vocab, text = short_run
+    checkpoint.save_training(tmp_path / "r", trainer, vocab)
+    ids = vocab.encode(text)
+    bad = {"float": ids + 0.25, "outside": ids + len(vocab), "two-d": ids[None, :]}[change]
+    with pytest.raises((TypeError, ValueError), match="ids"):
+        checkpoint.load_training(tmp_path / "r", bad)

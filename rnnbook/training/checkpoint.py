@@ -39,17 +39,18 @@ from pathlib import Path
 
 import numpy as np
 
+from rnnbook._validation import check_instance
 from rnnbook.data.encoding import Vocabulary
-from rnnbook.layers.registry import CELLS
 from rnnbook.models.charmodel import CharModel
 from rnnbook.training.chartrainer import MAX_MEMORY_BYTES, CharTrainer, streams_for
 from rnnbook.training.checkpoint_checks import (
     CheckpointError,
+    check_loadable,
     check_memory,
     check_metadata,
     check_savable,
+    expected_arrays,
     open_zip,
-    param_shapes,
     parse_metadata,
     read_array,
     read_metadata_member,
@@ -262,32 +263,17 @@ def restore_trainer(trainer: CharTrainer, arrays: dict[str, np.ndarray], meta: d
 
 
 def save_training(directory: str | Path, trainer: CharTrainer, vocab: Vocabulary, extra: dict | None = None) -> Path:
-    """Checkpoint a training run: the model, the trainer's full state and ``extra`` metadata."""
+    """Checkpoint a training run: the model, the trainer's full state and ``extra`` metadata.
+
+    Refused (ValueError) if :func:`load_training` would refuse the file: a vocabulary
+    that is not the model's, ``extra`` that overrides the model's sizes, ...
+    """
+    check_instance(trainer, CharTrainer, "trainer", "a CharTrainer")
+    check_instance(vocab, Vocabulary, "vocab", "the model's Vocabulary (without special tokens)")
     meta = model_metadata(trainer.model, vocab) | {"trainer": trainer_meta(trainer)} | (extra or {})
-    return save(directory, trainer_arrays(trainer), meta)
-
-
-def _expected(meta: dict, streams: int | None) -> dict[str, tuple[tuple[int, ...], np.dtype]]:
-    """The arrays a model needs (and, given the trainer's ``streams``, a training run): name to (shape, dtype)."""
-    dtype = np.dtype(meta["dtype"])
-    params = param_shapes(meta)
-    expected = {f"param/{name}": (shape, dtype) for name, shape in params.items()}
-    if streams is None:
-        return expected
-    t = meta["trainer"]
-    expected["optim/steps"] = ((), np.dtype(np.int64))
-    if t["step"] > 0:
-        expected |= {f"optim/{name}/{slot}": (shape, dtype) for name, shape in params.items() for slot in "mv"}
-    if t["has_state"]:
-        # the names of a state's parts are the layer's business: ask a one-unit layer of the same kind
-        unit = CELLS[meta["model"]](1, 1, rng=0, dtype=dtype)
-        for k in range(meta["layers"]):
-            expected |= {
-                f"state/{k}/{part}": ((streams, meta["hidden_size"]), dtype)
-                for part in unit.state_parts(unit.init_state(1))
-            }
-    expected["losses"] = ((t["step"],), np.dtype(np.float64))
-    return expected
+    arrays = trainer_arrays(trainer)
+    check_loadable(checkpoint_path(directory), arrays, meta | {"format_version": FORMAT_VERSION}, trainer.batch_size)
+    return save(directory, arrays, meta)
 
 
 def _read(directory: str | Path, n_ids: int | None = None) -> tuple[dict[str, np.ndarray], dict]:
@@ -305,7 +291,7 @@ def _read(directory: str | Path, n_ids: int | None = None) -> tuple[dict[str, np
         members = set(zf.namelist())
         arrays = {
             name: read_array(zf, path, _member(name, members), shape, dtype)
-            for name, (shape, dtype) in _expected(meta, streams).items()
+            for name, (shape, dtype) in expected_arrays(meta, streams).items()
         }
     return arrays, meta
 
@@ -347,7 +333,13 @@ def load_training(directory: str | Path, ids: np.ndarray) -> tuple[CharTrainer, 
     ids : numpy.ndarray of int, shape (N,)
         The same training text, encoded with the checkpoint's vocabulary.
     """
+    ids = np.asarray(ids)
+    if ids.ndim != 1 or not np.issubdtype(ids.dtype, np.integer):
+        raise TypeError(f"ids must be the text as a 1-d integer array, got {ids.dtype} of shape {ids.shape}")
     arrays, meta = _read(directory, len(ids))
+    if ids.size and (ids.min() < 0 or ids.max() >= meta["vocab_size"]):
+        raise ValueError(f"ids must be in [0, {meta['vocab_size']}), the checkpoint's vocabulary, got {ids.min()} "
+                         f"to {ids.max()}")
     model, vocab = _build(arrays, meta)
     t = meta["trainer"]
     if t["offset"] >= t["seq_len"]:

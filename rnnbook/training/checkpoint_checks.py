@@ -321,6 +321,45 @@ def check_memory(meta: dict, path: Path, *, training: bool) -> None:
         )
 
 
+def expected_arrays(meta: dict, streams: int | None) -> dict[str, tuple[tuple[int, ...], np.dtype]]:
+    """The arrays a model needs (and, given the trainer's ``streams``, a training run): name to (shape, dtype)."""
+    dtype = np.dtype(meta["dtype"])
+    params = param_shapes(meta)
+    expected = {f"param/{name}": (shape, dtype) for name, shape in params.items()}
+    if streams is None:
+        return expected
+    t = meta["trainer"]
+    expected["optim/steps"] = ((), np.dtype(np.int64))
+    if t["step"] > 0:
+        expected |= {f"optim/{name}/{slot}": (shape, dtype) for name, shape in params.items() for slot in "mv"}
+    if t["has_state"]:
+        # the names of a state's parts are the layer's business: ask a one-unit layer of the same kind
+        unit = CELLS[meta["model"]](1, 1, rng=0, dtype=dtype)
+        for k in range(meta["layers"]):
+            expected |= {
+                f"state/{k}/{part}": ((streams, meta["hidden_size"]), dtype)
+                for part in unit.state_parts(unit.init_state(1))
+            }
+    expected["losses"] = ((t["step"],), np.dtype(np.float64))
+    return expected
+
+
+def check_loadable(path: Path, arrays: dict[str, np.ndarray], meta: dict, streams: int) -> None:
+    """Refuse to save a training run that loading would refuse: ``meta`` against the schema, and ``arrays``
+    against the names, shapes and dtypes ``meta`` implies for ``streams`` streams.  (Not the memory cap: a
+    run that outgrew it still gives its model to ``rnnbook sample``, which reads the weights only.)"""
+    try:
+        check_metadata(meta, path, training=True)
+    except CheckpointError as err:
+        raise ValueError(f"refusing to save what could not be loaded again: {err}") from None
+    for name, (shape, dtype) in expected_arrays(meta, streams).items():
+        got = arrays.get(name)
+        if got is None or got.shape != tuple(shape) or got.dtype != dtype:
+            found = "nothing" if got is None else f"{got.dtype} of shape {got.shape}"
+            raise ValueError(f"refusing to save what could not be loaded again: {path}: the array {name} is "
+                             f"{found}, the metadata implies {np.dtype(dtype)} of shape {tuple(shape)}")
+
+
 # -- 4. and 5. the arrays ----------------------------------------------------------------------
 
 
