@@ -222,8 +222,10 @@ def test_ngram_sampling_at_a_tiny_temperature_is_greedy_and_quiet():
         (3, None, "ids"),  # object of type 'int' has no len()
         (np.array([0]), "two-rows", "h0"),  # non-broadcastable output operand with shape (1,16) ...
         (np.array([0]), "one-layer", "state"),  # IndexError: index 1 is out of bounds for axis 0 with size 1
+        (np.array([0]), "nan", "finite"),  # NaN scores, silently
+        (np.array([0]), "float32", "float64"),  # float32 states were mixed in silently
     ],
-    ids=["2-d-ids", "an-int", "state-of-another-batch", "state-of-one-layer-of-two"],
+    ids=["2-d-ids", "an-int", "state-of-another-batch", "state-of-one-layer-of-two", "nan-state", "float32-state"],
 )
 def test_char_model_step_checks_its_ids_and_state(ids, state, fragment):
     model = CharModel(5, 4, cell="lstm", layers=2, rng=0)
@@ -231,6 +233,11 @@ def test_char_model_step_checks_its_ids_and_state(ids, state, fragment):
         state = model.step(np.array([0, 1]))[1]
     elif state == "one-layer":
         state = model.step(np.array([0]))[1][:1]
+    elif state == "nan":
+        state = model.step(np.array([0]))[1]
+        state[1][1][0, 2] = np.nan  # the cell of layer 1
+    elif state == "float32":
+        state = [tuple(part.astype(np.float32) for part in s) for s in model.step(np.array([0]))[1]]
     with pytest.raises((TypeError, ValueError), match=fragment):
         model.step(ids, state)
 

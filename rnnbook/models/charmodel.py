@@ -94,6 +94,7 @@ class CharModel:
         self.dtype = np.dtype(dtype)
         self.rnn = Stacked(cell, vocab_size, hidden_size, self.n_layers, rng=rng, dtype=self.dtype)
         self.layers = self.rnn.cells
+        self._state_parts = len(self.layers[0].state_parts(self.layers[0].init_state(1)))  # 2 for the LSTM's (h, c)
         self.params: Params = {}
         attach(self.params, "rnn", self.rnn)
         self.params |= join("readout", init_linear(hidden_size, vocab_size, rng=rng, dtype=self.dtype))
@@ -217,10 +218,22 @@ class CharModel:
                 got = f"{type(state).__name__} of length {len(state)}" if isinstance(state, list | tuple) else (
                     type(state).__name__)
                 raise ValueError(f"state must be a list of {self.n_layers} layer states, got a {got}")
-            state = [layer.check_state(s, len(ids)) for layer, s in zip(self.layers, state, strict=True)]
+            if not all(self._fits(s, len(ids)) for s in state):  # (cheap: sample calls this once per character)
+                state = [layer.check_state(s, len(ids)) for layer, s in zip(self.layers, state, strict=True)]
         stacked = self.rnn.init_state(len(ids)) if state is None else self.rnn.stack_states(state)
         h, stacked = self.rnn.step(one_hot(ids, self.vocab_size, self.dtype), stacked)
-        return linear(split(self.params, "readout"), h), self.rnn.unstack_state(stacked)
+        scores = linear(split(self.params, "readout"), h)
+        if state is not None and not np.isfinite(scores).all():  # a NaN in the state spreads to every score
+            for layer, s in zip(self.layers, state, strict=True):
+                layer.check_state(s, len(ids))  # names a state that holds NaN or infinity
+        return scores, self.rnn.unstack_state(stacked)
+
+    def _fits(self, state: object, batch: int) -> bool:
+        """Whether one layer's ``state`` has the type, shapes and dtype of this model's states for ``batch`` rows."""
+        parts = state if self._state_parts > 1 else (state,)
+        return isinstance(parts, tuple | list) and len(parts) == self._state_parts and all(
+            type(p) is np.ndarray and p.shape == (batch, self.hidden_size) and p.dtype == self.dtype for p in parts
+        )
 
 
 def legacy_name(name: str) -> str:
