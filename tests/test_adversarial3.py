@@ -15,7 +15,9 @@ import numpy as np
 import pytest
 
 from rnnbook._validation import check_array
+from rnnbook.data.datasets import digit_images
 from rnnbook.data.encoding import Vocabulary
+from rnnbook.data.synthetic import first_symbol
 from rnnbook.models.charmodel import CharModel, sample, tempered
 from rnnbook.models.decoding import sequence_log_likelihood
 from rnnbook.models.ngram import NGramModel
@@ -177,6 +179,19 @@ def test_vocabulary_checks_its_arguments(tokens, specials, fragment):
     # specials="no" was taken for True (six symbols for "abc"); Vocabulary(5): "'int' object is not iterable".
     with pytest.raises(TypeError, match=fragment):
         Vocabulary(tokens, specials=specials)
+
+
+@pytest.mark.parametrize(
+    "make",
+    [lambda dtype: first_symbol(3, 4, 2, rng=0, dtype=dtype), lambda dtype: digit_images(3, rng=0, dtype=dtype)],
+    ids=["first_symbol", "digit_images"],
+)
+@pytest.mark.parametrize("dtype", [int, np.float16, "foo"])
+def test_data_sets_check_their_dtype(make, dtype):
+    # An int dtype was accepted (digit_images rounded its noise away); "foo" gave numpy's "data type 'foo' not
+    # understood"; adding_problem and copy_task already refused both.
+    with pytest.raises(TypeError, match="dtype must be float32 or float64"):
+        make(dtype)
 
 
 # -- the n-gram model -----------------------------------------------------------------------------
