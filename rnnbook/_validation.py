@@ -98,8 +98,8 @@ def check_array(
             raise ValueError(f"{name} must have at least one dimension, got a scalar")
         ndim = array.ndim
     if array.ndim != ndim:
-        want = describe_shape(shape) if shape is not None else f"{ndim} dimensions"
-        raise ValueError(f"{name} must have {ndim} dimensions {want}, got shape {array.shape}")
+        want = f" {describe_shape(shape)}" if shape is not None else ""
+        raise ValueError(f"{name} must have {ndim} dimensions{want}, got shape {array.shape}")
     if shape is not None:
         if len(shape) != ndim:
             raise ValueError(f"{name} must have shape {describe_shape(shape)}, got {array.shape}")

@@ -6,7 +6,7 @@ import argparse
 import math
 from pathlib import Path
 
-from rnnbook.cli.errors import CLIError, printable
+from rnnbook.cli.errors import CLIError, printable, terminal_text
 from rnnbook.cli.runtime import Console
 from rnnbook.models.charmodel import sample
 from rnnbook.training import checkpoint
@@ -31,7 +31,8 @@ def cmd_sample(args: argparse.Namespace) -> int:
             + (f" and {len(missing) - 10} more" if len(missing) > 10 else "")
         )
     text = sample(model, vocab, args.length, temperature=args.temperature, prime=args.prime, rng=args.seed)
-    Console().print(args.prime + text)
+    console = Console()
+    console.print(terminal_text(args.prime + text) if console.isatty() else args.prime + text)
     return 0
 
 

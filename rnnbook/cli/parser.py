@@ -134,7 +134,12 @@ def build_parser() -> argparse.ArgumentParser:
         )
 
     smp = sub.add_parser(
-        "sample", help="write text with a trained model", description="Write text with a trained model."
+        "sample", help="write text with a trained model",
+        description=(
+            "Write text with a trained model. On a terminal, control characters other than line ends and tabs "
+            "(escape, bell, a lone carriage return ...) are shown as escapes such as \\x1b; into a file or a pipe "
+            "the text goes as it is."
+        ),
     )
     smp.add_argument("run", metavar="DIR", help="a run folder written by 'rnnbook train'")
     smp.add_argument("--temperature", type=_positive_float, default=1.0, metavar="X", help="> 0 (default 1.0)")

@@ -27,7 +27,7 @@ from pathlib import Path
 
 import numpy as np
 
-from rnnbook.cli.errors import CLIError, printable
+from rnnbook.cli.errors import CLIError, printable, terminal_text
 from rnnbook.cli.parser import DEFAULTS, VALIDATION_FRACTION
 from rnnbook.cli.runtime import EXIT_STATUS, Console, StopSignals, open_run_folder, warn
 from rnnbook.data.encoding import Vocabulary
@@ -81,6 +81,8 @@ def _sha256(text: str) -> str:
 
 
 def _fmt_time(seconds: float) -> str:
+    if not seconds < 100 * 86400:  # --minutes 1e308 leaves infinite seconds (int() would raise), 1e300 300 digits
+        return "over 100 days"
     seconds = max(0, int(round(seconds)))
     return f"{seconds // 60}m{seconds % 60:02d}s"
 
@@ -293,6 +295,7 @@ def train_loop(args: argparse.Namespace, out: Path, run: Run, console: Console) 
                 # The sample has its own rng, so printing samples never changes the training run.
                 sample_rng = np.random.default_rng([settings["seed"], step])
                 text_sample = sample(model, vocab, 200, temperature=0.8, rng=sample_rng)
+                text_sample = terminal_text(text_sample) if console.isatty() else text_sample
                 console.print(("\n" if console.isatty() else "") + f"--- sample at step {step} ---\n{text_sample}\n---")
             if signals.received is not None:
                 save()

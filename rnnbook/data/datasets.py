@@ -26,7 +26,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from rnnbook._validation import check_positive_float, check_positive_int, check_rng
+from rnnbook._validation import check_dtype, check_positive_float, check_positive_int, check_rng
 from rnnbook.data.encoding import Vocabulary, one_hot
 
 # A 5-wide, 7-tall pixel font for the digits, one string per row ("#" = ink).
@@ -104,6 +104,7 @@ def digit_images(
     n = check_positive_int(n, "n")
     rng = check_rng(rng)
     noise = check_positive_float(noise, "noise")
+    dtype = check_dtype(dtype)  # an integer dtype would round the noise away, silently
     if isinstance(shift, bool) or not isinstance(shift, int | np.integer) or not 0 <= shift <= MARGIN:
         raise ValueError(f"shift must be 0 or {MARGIN} (the blank margin of the canvas), got {shift!r}")
     height, width = GLYPH_SHAPE[0] + 2 * MARGIN, GLYPH_SHAPE[1] + 2 * MARGIN

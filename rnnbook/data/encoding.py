@@ -63,6 +63,10 @@ class Vocabulary:
     pad, bos, eos = 0, 1, 2
 
     def __init__(self, tokens: Iterable[str], *, specials: bool = True) -> None:
+        if not isinstance(specials, bool):  # "no" or 0.0 would be taken for True or False silently
+            raise TypeError(f"specials must be True or False, got {specials!r}")
+        if not isinstance(tokens, Iterable):
+            raise TypeError(f"tokens must be a string or an iterable of strings, got {type(tokens).__name__}")
         symbols = [self.PAD, self.BOS, self.EOS] if specials else []
         for token in tokens:
             if not isinstance(token, str) or not token:

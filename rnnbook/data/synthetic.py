@@ -54,6 +54,8 @@ def first_symbol(
         V, the size of the alphabet (at least 2).
     rng : numpy.random.Generator or int
         The source of randomness (or a seed for one).
+    dtype : float32 or float64, default float64
+        The dtype of the one-hot inputs.
 
     Returns
     -------
@@ -68,6 +70,7 @@ def first_symbol(
     if length < 2 or n_symbols < 2:
         raise ValueError(f"need length >= 2 and n_symbols >= 2, got length={length}, n_symbols={n_symbols}")
     rng = check_rng(rng)
+    dtype = check_dtype(dtype)
     symbols = rng.integers(0, n_symbols, size=(length, n_sequences))
     return one_hot(symbols, n_symbols, dtype), symbols[0].copy()
 

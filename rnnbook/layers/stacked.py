@@ -308,7 +308,9 @@ class Stacked:
     def step(self, x: np.ndarray, state: State) -> tuple[np.ndarray, State]:
         """One time step of a one-directional stack on ``x`` (B, I): ``(output (B, H), new state)``.
 
-        A reverse direction needs the inputs that come later, so a
+        Trusts its arrays, like the layers' ``step`` (meant for generating one
+        token at a time; :meth:`rnnbook.models.charmodel.CharModel.step` checks
+        them first).  A reverse direction needs the inputs that come later, so a
         bidirectional stack cannot step; it refuses.
         """
         if self.bidirectional:

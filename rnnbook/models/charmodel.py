@@ -21,6 +21,7 @@ using the layers' per-step API (:meth:`CharModel.step`).  Training is
 
 from __future__ import annotations
 
+import functools
 import re
 
 import numpy as np
@@ -93,6 +94,7 @@ class CharModel:
         self.dtype = np.dtype(dtype)
         self.rnn = Stacked(cell, vocab_size, hidden_size, self.n_layers, rng=rng, dtype=self.dtype)
         self.layers = self.rnn.cells
+        self._state_parts = len(self.layers[0].state_parts(self.layers[0].init_state(1)))  # 2 for the LSTM's (h, c)
         self.params: Params = {}
         attach(self.params, "rnn", self.rnn)
         self.params |= join("readout", init_linear(hidden_size, vocab_size, rng=rng, dtype=self.dtype))
@@ -197,18 +199,41 @@ class CharModel:
     def step(self, ids: np.ndarray, state: list[State] | None = None) -> tuple[np.ndarray, list[State]]:
         """One character per sequence: scores (B, V) for the next one, and the new states.
 
-        The per-step API for writing text: ``ids`` (B,) are trusted to be
-        valid indices, and no layer copies or checks its weights.
+        The per-step API for writing text: ``ids`` and ``state`` are checked
+        (cheaply: no layer copies or checks its weights).
 
         Parameters
         ----------
         ids : numpy.ndarray of int, shape (B,)
         state : list of states, one per layer, optional
-            Zeros when omitted.
+            Each (B, H), or ``(h, c)`` for an LSTM, as the previous step
+            returned them; zeros when omitted.
         """
+        ids = np.asarray(ids)
+        if ids.ndim != 1 or not np.issubdtype(ids.dtype, np.integer) or ids.size == 0:
+            raise TypeError(f"ids must be a (B,) integer array of at least one index, got {ids.dtype} of shape "
+                            f"{ids.shape}")
+        if state is not None:
+            if not isinstance(state, list | tuple) or len(state) != self.n_layers:
+                got = f"{type(state).__name__} of length {len(state)}" if isinstance(state, list | tuple) else (
+                    type(state).__name__)
+                raise ValueError(f"state must be a list of {self.n_layers} layer states, got a {got}")
+            if not all(self._fits(s, len(ids)) for s in state):  # (cheap: sample calls this once per character)
+                state = [layer.check_state(s, len(ids)) for layer, s in zip(self.layers, state, strict=True)]
         stacked = self.rnn.init_state(len(ids)) if state is None else self.rnn.stack_states(state)
         h, stacked = self.rnn.step(one_hot(ids, self.vocab_size, self.dtype), stacked)
-        return linear(split(self.params, "readout"), h), self.rnn.unstack_state(stacked)
+        scores = linear(split(self.params, "readout"), h)
+        if state is not None and not np.isfinite(scores).all():  # a NaN in the state spreads to every score
+            for layer, s in zip(self.layers, state, strict=True):
+                layer.check_state(s, len(ids))  # names a state that holds NaN or infinity
+        return scores, self.rnn.unstack_state(stacked)
+
+    def _fits(self, state: object, batch: int) -> bool:
+        """Whether one layer's ``state`` has the type, shapes and dtype of this model's states for ``batch`` rows."""
+        parts = state if self._state_parts > 1 else (state,)
+        return isinstance(parts, tuple | list) and len(parts) == self._state_parts and all(
+            type(p) is np.ndarray and p.shape == (batch, self.hidden_size) and p.dtype == self.dtype for p in parts
+        )
 
 
 def legacy_name(name: str) -> str:
@@ -247,12 +272,32 @@ def tempered(scores: np.ndarray, temperature: float) -> np.ndarray:
     """
     scores = check_array(scores, "scores", ndim=None)
     temperature = check_positive_float(temperature, "temperature")
-    shifted = scores - scores.max(axis=-1, keepdims=True)
     with np.errstate(over="ignore", under="ignore"):
+        shifted = scores - scores.max(axis=-1, keepdims=True)  # -inf when the scores span more than a float
         shifted /= temperature  # 0 for the largest score, at worst -inf for the others
         return exp_normalize(shifted)  # the softmax of scores that may hold -inf
 
 
+def _overflow_named(write):
+    """``write`` (:func:`sample`) without numpy's overflow warnings, and with scores that overflowed reported
+    as what they are: finite weights too large for the model's dtype (float32 weights near 3e38, say)."""
+
+    @functools.wraps(write)
+    def checked(model, *args, **kwargs):
+        with np.errstate(over="ignore", invalid="ignore"):
+            try:
+                return write(model, *args, **kwargs)
+            except ValueError as err:
+                if not str(err).startswith("scores must be finite"):  # tempered's check of the model's scores
+                    raise
+        largest = max(float(np.abs(p).max()) for p in model.params.values())
+        raise ValueError(f"the model's scores overflowed to infinity: its weights are too large for {model.dtype} "
+                         f"arithmetic (the largest |weight| is {largest:.3g})") from None
+
+    return checked
+
+
+@_overflow_named
 def sample(
     model: CharModel,
     vocab: Vocabulary,

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from rnnbook._validation import check_instance, check_positive_float, check_positive_int, check_rng
+from rnnbook._validation import check_instance, check_labels, check_positive_float, check_positive_int, check_rng
 from rnnbook.data.encoding import one_hot
 from rnnbook.layers.attention import attend
 from rnnbook.layers.base import RecurrentLayer, State, split
@@ -151,6 +151,9 @@ def sequence_log_likelihood(model, source: np.ndarray, outputs: np.ndarray, eos:
     """
     _check_translator(model, source)
     eos = _check_eos(eos, model.vocab_size)
+    # named here: model.logits would call them "targets"
+    check_labels(outputs, "outputs", shape=(None, source.shape[1] if source.ndim == 3 else None),
+                 n_classes=model.vocab_size)
     log_p = np.log(tempered(model.logits(source, outputs), 1.0))  # (T', N, V)
     picked = np.take_along_axis(log_p, outputs[..., None], axis=-1)[..., 0]  # (T', N)
     after_end = np.cumsum(outputs == eos, axis=0) - (outputs == eos) > 0

@@ -32,7 +32,9 @@ class NGramModel:
     Parameters
     ----------
     order : int
-        1 (unigram: character frequencies), 2 (bigram), 3 (trigram), ...
+        1 (unigram: character frequencies), 2 (bigram), 3 (trigram), ...; at
+        most the largest order whose n-grams fit in int64 codes,
+        :math:`(V + 1)^{order - 1} V < 2^{63}` (9 for 100 characters).
     vocab_size : int
         V, the number of characters; the ids are in ``0 .. V - 1``.
     k : float, default 1.0
@@ -49,6 +51,17 @@ class NGramModel:
         self.order = check_positive_int(order, "order")
         self.vocab_size = check_positive_int(vocab_size, "vocab_size")
         self.k = check_positive_float(k, "k")
+        if not np.isfinite(self.k * self.vocab_size):  # the denominator N(u) + kV: infinite, every probability 0
+            raise ValueError(f"k must keep k * vocab_size finite, got k = {self.k:g} with vocab_size {self.vocab_size}")
+        # A (context, next) pair is coded as one int64: (V + 1)**(order - 1) contexts times V characters.
+        largest = 0  # the highest order whose codes fit
+        while (self.vocab_size + 1) ** largest * self.vocab_size < 2**63:
+            largest += 1
+        if self.order > largest:
+            raise ValueError(
+                f"order must be at most {largest} for vocab_size {self.vocab_size} (its n-grams are counted by "
+                f"int64 codes), got {self.order}"
+            )
         self._pairs = np.zeros(0, dtype=np.int64)  # sorted codes of (context, next) seen in training
         self._pair_counts = np.zeros(0, dtype=np.int64)
         self._contexts = np.zeros(0, dtype=np.int64)
@@ -140,7 +153,8 @@ class NGramModel:
         text = list(self._check_ids(prime, "prime"))
         for _ in range(length):
             scaled = self.next_log_probs(np.array(text[max(len(text) - self.order + 1, 0) :], dtype=np.int64))
-            scaled = (scaled - scaled.max()) / temperature
+            with np.errstate(over="ignore"):  # a tiny temperature: -inf for all but the likeliest, greedy
+                scaled = (scaled - scaled.max()) / temperature
             p = np.exp(scaled)
             cdf = np.cumsum(p)
             text.append(min(int(np.searchsorted(cdf, rng.random() * cdf[-1], side="right")), self.vocab_size - 1))

@@ -68,7 +68,9 @@ def add_subcommands(sub: argparse._SubParsersAction) -> None:
     problems.add_argument("--student", required=True, metavar="ID", help="the student's ID (letters, digits, ._-)")
     problems.add_argument("--count", type=_count, metavar="N", help="number of problems (default: one per kind)")
     problems.add_argument("--out", default=".", metavar="DIR", help="folder for the files (default: here)")
-    problems.add_argument("--salt", default="", metavar="S", help="a course salt: other numbers for the same ID")
+    problems.add_argument(
+        "--salt", default="", metavar="S", help="a course salt (printable text): other numbers for the same ID"
+    )
     problems.set_defaults(func=cmd_problems)
 
     grade = sub.add_parser(

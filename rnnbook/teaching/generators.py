@@ -289,6 +289,8 @@ def tbptt_chunks(rng: np.random.Generator) -> Draft:
     """How truncated backpropagation through time cuts a sequence, read off the package's truncated gradient."""
     steps_t = int(rng.integers(20, 201))
     window = int(rng.integers(5, 41))
+    if window >= steps_t:  # no step after the first window to ask about: draw again (sheets that worked keep theirs)
+        window = int(rng.integers(5, steps_t))
     # With W = W_l = 1 and f' = 1 the input gradient of step t is the number of steps from t to the end of
     # its chunk: exactly 1 at each chunk's last step.
     dx = _truncated_input_gradient(steps_t, window, np.ones(steps_t))

@@ -19,6 +19,7 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
+from rnnbook.teaching.drafts import ANSWER_TYPES
 from rnnbook.teaching.sheets import KEY_FORMAT, KEY_VERSION
 
 _YES = {"yes": True, "y": True, "true": True, "1": True, "no": False, "n": False, "false": False, "0": False}
@@ -59,7 +60,8 @@ class Report:
         lines = []
         for m in self.marks:
             tol = f" (tolerance {m.tolerance:g})" if m.tolerance else ""
-            given = m.given if m.given else "(no answer)"
+            # a shape's spaces may be line breaks, tabs or "\u2028" (re's \s): shown escaped, one line per question
+            given = (m.given if m.given.isprintable() else repr(m.given)) if m.given else "(no answer)"
             lines.append(f"{m.question:<{width}}  {'right' if m.right else 'WRONG'}  {given}  key: {m.expected}{tol}")
         lines.append(f"total: {self.right}/{self.total} right ({100 * self.right / self.total:.0f}%)")
         return "\n".join(lines)
@@ -67,6 +69,9 @@ class Report:
 
 #: The largest key or answers file read (a real one is a few kilobytes).
 MAX_FILE_BYTES = 2**22
+#: The longest answer read (a number or a shape needs a few dozen characters).
+MAX_ANSWER_CHARS = 100
+_QUESTION_ID = re.compile(r"q[1-9][0-9]{0,2}[a-z]")
 
 
 def _read(path: str | Path, what: str) -> str:
@@ -93,7 +98,46 @@ def load_key(path: str | Path) -> dict:
     if key.get("version") != KEY_VERSION or not isinstance(key.get("questions"), list) or not key["questions"]:
         raise GradingError(f"key {path}: expected key format version {KEY_VERSION} with questions, "
                            f"got version {key.get('version')!r}")
+    seen = set()
+    for index, question in enumerate(key["questions"]):
+        problem = _question_problem(question)
+        if problem:
+            raise GradingError(f"key {path}: question {index + 1}: expected {problem}")
+        if question["id"] in seen:
+            raise GradingError(f"key {path}: expected each question id once, got {question['id']} twice")
+        seen.add(question["id"])
     return key
+
+
+def _is_number(value: object) -> bool:
+    # abs(x) < 1e300 compares an int of any size without converting it to a float (which could overflow)
+    return isinstance(value, int | float) and not isinstance(value, bool) and abs(value) < 1e300
+
+
+def _question_problem(question: object) -> str:
+    """What is wrong with one question of a key, or "" (the key is the teacher's, but a file can be anything)."""
+    if not isinstance(question, dict):
+        return f"an object with id, type, answer and tolerance, got a JSON {type(question).__name__}"
+    qid, kind, answer = question.get("id"), question.get("type"), question.get("answer")
+    if not isinstance(qid, str) or not _QUESTION_ID.fullmatch(qid):
+        return f"an id like q1a, got {qid!r}"
+    if kind not in ANSWER_TYPES:
+        return f"a type among {', '.join(ANSWER_TYPES)}, got {kind!r}"
+    if "answer" not in question:
+        return "an answer, got none"
+    good = {
+        "number": _is_number(answer),
+        "integer": isinstance(answer, int) and not isinstance(answer, bool) and abs(answer) < 2**63,
+        "shape": isinstance(answer, list) and 0 < len(answer) <= 10
+        and all(isinstance(n, int) and not isinstance(n, bool) and 0 <= n < 2**63 for n in answer),
+        "yesno": isinstance(answer, bool),
+    }[kind]
+    if not good:
+        return f"the answer of a {kind} question, got {str(answer)[:40]!r}"
+    tolerance = question.get("tolerance", 0.0)
+    if (kind == "number" and "tolerance" not in question) or not _is_number(tolerance) or tolerance < 0:
+        return f"a tolerance, a number >= 0, got {str(tolerance)[:40]!r}"
+    return ""
 
 
 def load_answers(path: str | Path) -> dict[str, str]:
@@ -112,11 +156,32 @@ def load_answers(path: str | Path) -> dict[str, str]:
 def _parse_json(text: str, expected: str) -> object:
     """``json.loads(text)``, or a one-line GradingError: ``expected`` (what and where), then what was got."""
     try:
-        return json.loads(text)
+        return json.loads(text, object_pairs_hook=_object_once)
     except json.JSONDecodeError as err:
         raise GradingError(f"{expected}, got invalid JSON ({err.msg} at line {err.lineno})") from None
     except RecursionError:
         raise GradingError(f"{expected}, got lists or objects nested too deeply to read") from None
+    except _Repeated as err:
+        raise GradingError(f"{expected}, got {_shown(err.args[0])} twice") from None
+
+
+class _Repeated(Exception):
+    """A key given twice in one JSON object."""
+
+
+def _object_once(pairs: list) -> dict:
+    """A JSON object as a dict, refusing a key given twice (``json`` would keep the last silently)."""
+    out = {}
+    for name, value in pairs:
+        if name in out:
+            raise _Repeated(name)
+        out[name] = value
+    return out
+
+
+def _shown(text: str) -> str:
+    """``text`` (from a file) cut to 40 characters, quoted and escaped if it holds anything unprintable."""
+    return text[:40] if text.isprintable() else repr(text[:40])
 
 
 def _answers_json(path: Path, text: str) -> dict[str, str]:
@@ -132,12 +197,19 @@ def _answers_json(path: Path, text: str) -> dict[str, str]:
             value = "yes" if value else "no"
         elif value is None:
             value = ""
-        answers[str(qid).strip()] = str(value).strip()
+        qid = qid.strip()
+        if qid in answers:  # " q1a" and "q1a"
+            raise GradingError(f"answers {path}: expected each question once, got {_shown(qid)} twice")
+        answers[qid] = str(value).strip()
     return answers
 
 
 def _answers_csv(path: Path, text: str) -> dict[str, str]:
-    rows = [row for row in csv.reader(io.StringIO(text)) if any(cell.strip() for cell in row)]
+    try:
+        rows = [row for row in csv.reader(io.StringIO(text)) if any(cell.strip() for cell in row)]
+    except csv.Error as err:  # a field longer than the csv module's limit (128 KiB), say
+        raise GradingError(f"answers {path}: expected a CSV file of short answers, got unreadable CSV ({err})") \
+            from None
     if not rows or [c.strip().lower() for c in rows[0]] != ["question", "answer"]:
         found = ",".join(rows[0]) if rows else "an empty file"
         raise GradingError(f"answers {path}: expected a CSV file whose first line is 'question,answer', got {found!r}")
@@ -154,6 +226,9 @@ def _answers_csv(path: Path, text: str) -> dict[str, str]:
 
 
 def _parse(qid: str, kind: str, text: str):
+    if len(text) > MAX_ANSWER_CHARS:  # (also keeps the shape pattern's backtracking short)
+        raise GradingError(f"answer to {qid}: expected at most {MAX_ANSWER_CHARS} characters, "
+                           f"got {len(text):,}: {text[:20]!r}...")
     if kind == "yesno":
         if text.lower() not in _YES:
             raise GradingError(f"answer to {qid}: expected yes or no, got {text!r}")

@@ -39,7 +39,7 @@ CHAPTERS: dict[str, tuple[str, ...]] = {
 #: Problem kind -> its generator, a function of a numpy Generator returning a :class:`generators.Draft`.
 KINDS = generators.KINDS
 
-_STUDENT_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
+_STUDENT_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,63}")
 
 
 @dataclass(frozen=True)
@@ -91,7 +91,7 @@ def resolve_chapter(chapter: str | int) -> str:
     """The chapter's slug, from its slug or its number (``"gates"``, ``8`` or ``"8"``)."""
     slugs = list(CHAPTERS)
     text = str(chapter).strip()
-    if text.isdigit():
+    if text.isascii() and text.isdigit():  # "²" and "٣" are digits to str.isdigit, but not to int()
         number = int(text)
         if 1 <= number <= len(slugs):
             return slugs[number - 1]
@@ -103,7 +103,7 @@ def resolve_chapter(chapter: str | int) -> str:
 
 def check_student(student: object) -> str:
     """A student ID: letters, digits, '.', '_' or '-' (it becomes part of file names), at most 64."""
-    if not isinstance(student, str) or not _STUDENT_ID.match(student):
+    if not isinstance(student, str) or not _STUDENT_ID.fullmatch(student):  # match's "$" allows a final newline
         raise ValueError(
             "expected a student ID of letters, digits, '.', '_' or '-' (at most 64, not starting with "
             f"'.', '_' or '-'), got {student!r}"
@@ -144,6 +144,9 @@ def make_sheet(chapter: str | int, student: str, *, count: int | None = None, sa
     student = check_student(student)
     if not isinstance(salt, str):
         raise TypeError(f"salt must be a string, got {type(salt).__name__}")
+    if not salt.isprintable():  # a line break would split the sheets' headers; "\udcff" is a byte that is not UTF-8
+        raise ValueError(f"expected a salt of printable characters (no line breaks, tabs or undecodable bytes), "
+                         f"got {salt!r}")
     kinds = CHAPTERS[slug]
     if count is None:
         count = len(kinds)

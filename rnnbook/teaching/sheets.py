@@ -16,9 +16,12 @@ to get a PDF.
 
 from __future__ import annotations
 
+import contextlib
 import html
 import json
+import os
 import re
+import secrets
 from pathlib import Path
 
 from rnnbook.teaching.drafts import num, shape_text
@@ -43,8 +46,16 @@ def _stem(sheet: Sheet) -> str:
     return f"{sheet.chapter}-{sheet.student}"
 
 
+def _code(text: str) -> str:
+    """``text`` as one Markdown code span, whatever backticks it holds (CommonMark: a longer fence, spaced)."""
+    if "`" not in text:
+        return f"`{text}`"
+    fence = "`" * (max(len(run) for run in re.findall("`+", text)) + 1)
+    return f"{fence} {text} {fence}"
+
+
 def _header(sheet: Sheet, what: str) -> str:
-    salt = f", course salt `{sheet.salt}`" if sheet.salt else ""
+    salt = f", course salt {_code(sheet.salt)}" if sheet.salt else ""
     return (f"# Chapter {sheet.chapter_number} ({sheet.chapter}): {what}\n\n"
             f"Student: **{sheet.student}**{salt}.\n")
 
@@ -230,5 +241,19 @@ def write_sheet(sheet: Sheet, out: str | Path = ".") -> list[Path]:
         f"{stem}-key.json": json.dumps(key_json(sheet), indent=1) + "\n",
     }
     for path, text in files.items():
-        Path(path).write_text(text, encoding="utf-8")
+        _write_new(Path(path), text)
     return [Path(p) for p in files]
+
+
+def _write_new(path: Path, text: str) -> None:
+    """Write ``text`` to a new file and rename it to ``path``: a link planted at ``path`` is replaced, not
+    followed, and a failed write leaves no half-written sheet."""
+    tmp = path.with_name(f".{path.name}.{secrets.token_hex(8)}.tmp")
+    try:
+        with open(tmp, "x", encoding="utf-8") as handle:
+            handle.write(text)
+        os.replace(tmp, path)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            tmp.unlink()
+        raise

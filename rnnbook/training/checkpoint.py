@@ -39,16 +39,18 @@ from pathlib import Path
 
 import numpy as np
 
+from rnnbook._validation import check_instance
 from rnnbook.data.encoding import Vocabulary
-from rnnbook.layers.registry import CELLS
 from rnnbook.models.charmodel import CharModel
 from rnnbook.training.chartrainer import MAX_MEMORY_BYTES, CharTrainer, streams_for
 from rnnbook.training.checkpoint_checks import (
     CheckpointError,
+    check_loadable,
     check_memory,
     check_metadata,
+    check_savable,
+    expected_arrays,
     open_zip,
-    param_shapes,
     parse_metadata,
     read_array,
     read_metadata_member,
@@ -75,7 +77,8 @@ def save(directory: str | Path, arrays: dict[str, np.ndarray], metadata: dict) -
     directory : str or Path
         The run folder; created if needed.
     arrays : dict of str to numpy.ndarray
-        Numeric arrays only (no objects: they could not be loaded without pickle).
+        Integer and float arrays only, floats finite (anything else could not
+        be loaded again: objects need pickle).
     metadata : dict
         JSON-serialisable; ``format_version`` is added.
 
@@ -84,15 +87,10 @@ def save(directory: str | Path, arrays: dict[str, np.ndarray], metadata: dict) -
     Path
         The checkpoint file.
     """
-    if not isinstance(arrays, dict) or not isinstance(metadata, dict):
-        raise TypeError(f"arrays and metadata must be dicts, got {type(arrays).__name__} and {type(metadata).__name__}")
-    for name, value in arrays.items():
-        if not isinstance(value, np.ndarray):
-            raise TypeError(f"array {name!r} must be a numpy array, got {type(value).__name__}")
-        if value.dtype == object:
-            raise TypeError(f"array {name!r} has dtype object; checkpoints hold numeric arrays only")
-    if _META_KEY in arrays:
-        raise ValueError(f"{_META_KEY!r} is the metadata's own entry; name the array otherwise")
+    check_savable(arrays, metadata, _META_KEY)
+    # A Fortran-ordered array (a transpose, say) would be written with fortran_order=True, which loads refuse.
+    # (np.ascontiguousarray would also make a 0-d array 1-d: only the others are copied.)
+    arrays = {k: v if v.flags.c_contiguous else np.ascontiguousarray(v) for k, v in arrays.items()}
     meta = {"format_version": FORMAT_VERSION} | metadata
     try:  # NaN and infinity are not JSON: a checkpoint holding them could not be loaded again
         text = json.dumps(meta, allow_nan=False)
@@ -266,32 +264,17 @@ def restore_trainer(trainer: CharTrainer, arrays: dict[str, np.ndarray], meta: d
 
 
 def save_training(directory: str | Path, trainer: CharTrainer, vocab: Vocabulary, extra: dict | None = None) -> Path:
-    """Checkpoint a training run: the model, the trainer's full state and ``extra`` metadata."""
+    """Checkpoint a training run: the model, the trainer's full state and ``extra`` metadata.
+
+    Refused (ValueError) if :func:`load_training` would refuse the file: a vocabulary
+    that is not the model's, ``extra`` that overrides the model's sizes, ...
+    """
+    check_instance(trainer, CharTrainer, "trainer", "a CharTrainer")
+    check_instance(vocab, Vocabulary, "vocab", "the model's Vocabulary (without special tokens)")
     meta = model_metadata(trainer.model, vocab) | {"trainer": trainer_meta(trainer)} | (extra or {})
-    return save(directory, trainer_arrays(trainer), meta)
-
-
-def _expected(meta: dict, streams: int | None) -> dict[str, tuple[tuple[int, ...], np.dtype]]:
-    """The arrays a model needs (and, given the trainer's ``streams``, a training run): name to (shape, dtype)."""
-    dtype = np.dtype(meta["dtype"])
-    params = param_shapes(meta)
-    expected = {f"param/{name}": (shape, dtype) for name, shape in params.items()}
-    if streams is None:
-        return expected
-    t = meta["trainer"]
-    expected["optim/steps"] = ((), np.dtype(np.int64))
-    if t["step"] > 0:
-        expected |= {f"optim/{name}/{slot}": (shape, dtype) for name, shape in params.items() for slot in "mv"}
-    if t["has_state"]:
-        # the names of a state's parts are the layer's business: ask a one-unit layer of the same kind
-        unit = CELLS[meta["model"]](1, 1, rng=0, dtype=dtype)
-        for k in range(meta["layers"]):
-            expected |= {
-                f"state/{k}/{part}": ((streams, meta["hidden_size"]), dtype)
-                for part in unit.state_parts(unit.init_state(1))
-            }
-    expected["losses"] = ((t["step"],), np.dtype(np.float64))
-    return expected
+    arrays = trainer_arrays(trainer)
+    check_loadable(checkpoint_path(directory), arrays, meta | {"format_version": FORMAT_VERSION}, trainer.batch_size)
+    return save(directory, arrays, meta)
 
 
 def _read(directory: str | Path, n_ids: int | None = None) -> tuple[dict[str, np.ndarray], dict]:
@@ -309,7 +292,7 @@ def _read(directory: str | Path, n_ids: int | None = None) -> tuple[dict[str, np
         members = set(zf.namelist())
         arrays = {
             name: read_array(zf, path, _member(name, members), shape, dtype)
-            for name, (shape, dtype) in _expected(meta, streams).items()
+            for name, (shape, dtype) in expected_arrays(meta, streams).items()
         }
     return arrays, meta
 
@@ -351,7 +334,13 @@ def load_training(directory: str | Path, ids: np.ndarray) -> tuple[CharTrainer, 
     ids : numpy.ndarray of int, shape (N,)
         The same training text, encoded with the checkpoint's vocabulary.
     """
+    ids = np.asarray(ids)
+    if ids.ndim != 1 or not np.issubdtype(ids.dtype, np.integer):
+        raise TypeError(f"ids must be the text as a 1-d integer array, got {ids.dtype} of shape {ids.shape}")
     arrays, meta = _read(directory, len(ids))
+    if ids.size and (ids.min() < 0 or ids.max() >= meta["vocab_size"]):
+        raise ValueError(f"ids must be in [0, {meta['vocab_size']}), the checkpoint's vocabulary, got {ids.min()} "
+                         f"to {ids.max()}")
     model, vocab = _build(arrays, meta)
     t = meta["trainer"]
     if t["offset"] >= t["seq_len"]:

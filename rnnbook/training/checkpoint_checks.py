@@ -16,6 +16,9 @@ line naming the file and what was wrong:
    and dtype the metadata implies, and the member's size against the header;
 5. then the data, exactly as many bytes as the header declared, refusing NaN
    and infinite values.
+
+:func:`check_savable` makes a save refuse what these steps would refuse, so
+that no run is written that could not be read again.
 """
 
 from __future__ import annotations
@@ -65,13 +68,45 @@ def open_zip(path: Path) -> zipfile.ZipFile:
     if entries > MAX_MEMBERS or directory_size > MAX_MEMBERS * 300:
         raise CheckpointError(f"{path}: lists {entries} arrays in {directory_size} bytes; not an rnnbook checkpoint")
     try:
-        return zipfile.ZipFile(path)
+        zf = zipfile.ZipFile(path)
     except (zipfile.BadZipFile, OSError, ValueError, EOFError) as err:
         raise CheckpointError(f"{path}: corrupted or not an rnnbook checkpoint ({type(err).__name__}: {err})") from None
+    # numpy writes members stored or deflated, never encrypted; zipfile would raise NotImplementedError or
+    # RuntimeError ("password required") for the others, at the first read.
+    for info in zf.infolist():
+        if info.flag_bits & 1 or info.compress_type not in (zipfile.ZIP_STORED, zipfile.ZIP_DEFLATED):
+            zf.close()
+            how = "encrypted" if info.flag_bits & 1 else f"compressed with zip method {info.compress_type}"
+            raise CheckpointError(f"{path}: the member {info.filename[:80]!r} is {how}; numpy writes members "
+                                  "stored or deflated: not an rnnbook checkpoint")
+    return zf
 
 
 def _gib(n: int = MAX_MEMORY_BYTES) -> str:
     return f"{n / 2**30:g} GiB"
+
+
+# -- 0. what a save may write: only what every load accepts -----------------------------------
+
+
+def check_savable(arrays: dict, metadata: dict, meta_key: str) -> None:
+    """Refuse ``arrays`` that :func:`read_array` would refuse on loading (a run saved so would be lost).
+
+    ``meta_key`` is the metadata's own member name, which no array may take.
+    """
+    if not isinstance(arrays, dict) or not isinstance(metadata, dict):
+        raise TypeError(f"arrays and metadata must be dicts, got {type(arrays).__name__} and {type(metadata).__name__}")
+    for name, value in arrays.items():
+        if not isinstance(name, str) or not name:
+            raise TypeError(f"array names must be non-empty strings, got {name!r}")
+        if not isinstance(value, np.ndarray):
+            raise TypeError(f"array {name!r} must be a numpy array, got {type(value).__name__}")
+        if value.dtype.kind not in "iuf" or value.dtype.fields is not None:
+            raise TypeError(f"array {name!r} has dtype {value.dtype}; checkpoints hold integer and float arrays only")
+        if value.dtype.kind == "f" and not np.isfinite(value).all():
+            raise ValueError(f"array {name!r} holds NaN or infinite values; a checkpoint's arrays must be finite")
+    if meta_key in arrays:
+        raise ValueError(f"{meta_key!r} is the metadata's own entry; name the array otherwise")
 
 
 # -- 2. the metadata ---------------------------------------------------------------------------
@@ -292,6 +327,45 @@ def check_memory(meta: dict, path: Path, *, training: bool) -> None:
             f"{path}: the checkpoint asks for {need / 2**30:,.1f} GiB (hidden_size {hidden}, layers {layers}, "
             f"vocab_size {vocab}), more than the {_gib()} limit"
         )
+
+
+def expected_arrays(meta: dict, streams: int | None) -> dict[str, tuple[tuple[int, ...], np.dtype]]:
+    """The arrays a model needs (and, given the trainer's ``streams``, a training run): name to (shape, dtype)."""
+    dtype = np.dtype(meta["dtype"])
+    params = param_shapes(meta)
+    expected = {f"param/{name}": (shape, dtype) for name, shape in params.items()}
+    if streams is None:
+        return expected
+    t = meta["trainer"]
+    expected["optim/steps"] = ((), np.dtype(np.int64))
+    if t["step"] > 0:
+        expected |= {f"optim/{name}/{slot}": (shape, dtype) for name, shape in params.items() for slot in "mv"}
+    if t["has_state"]:
+        # the names of a state's parts are the layer's business: ask a one-unit layer of the same kind
+        unit = CELLS[meta["model"]](1, 1, rng=0, dtype=dtype)
+        for k in range(meta["layers"]):
+            expected |= {
+                f"state/{k}/{part}": ((streams, meta["hidden_size"]), dtype)
+                for part in unit.state_parts(unit.init_state(1))
+            }
+    expected["losses"] = ((t["step"],), np.dtype(np.float64))
+    return expected
+
+
+def check_loadable(path: Path, arrays: dict[str, np.ndarray], meta: dict, streams: int) -> None:
+    """Refuse to save a training run that loading would refuse: ``meta`` against the schema, and ``arrays``
+    against the names, shapes and dtypes ``meta`` implies for ``streams`` streams.  (Not the memory cap: a
+    run that outgrew it still gives its model to ``rnnbook sample``, which reads the weights only.)"""
+    try:
+        check_metadata(meta, path, training=True)
+    except CheckpointError as err:
+        raise ValueError(f"refusing to save what could not be loaded again: {err}") from None
+    for name, (shape, dtype) in expected_arrays(meta, streams).items():
+        got = arrays.get(name)
+        if got is None or got.shape != tuple(shape) or got.dtype != dtype:
+            found = "nothing" if got is None else f"{got.dtype} of shape {got.shape}"
+            raise ValueError(f"refusing to save what could not be loaded again: {path}: the array {name} is "
+                             f"{found}, the metadata implies {np.dtype(dtype)} of shape {tuple(shape)}")
 
 
 # -- 4. and 5. the arrays ----------------------------------------------------------------------
