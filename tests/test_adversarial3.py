@@ -211,11 +211,11 @@ def test_ngram_orders_beyond_int64_codes_are_refused():
 
 
 def test_ngram_smoothing_that_overflows_is_refused():
-    # k = 1e308 with 3 characters: N(u) + kV was infinite, every probability 0, the loss inf, and sampling drew
-    # from NaN (always the last character), all without a word.
-    with pytest.raises(ValueError, match="k"):
-        NGramModel(2, 3, k=1e308)
-    assert np.isfinite(NGramModel(2, 3, k=1e307).fit(np.array([0, 1, 2])).loss(np.array([0, 1, 2])))
+    # smoothing = 1e308 with 3 characters: N(u) + kappa V was infinite, every probability 0, the loss inf,
+    # and sampling drew from NaN (always the last character), all without a word.
+    with pytest.raises(ValueError, match="smoothing"):
+        NGramModel(2, 3, smoothing=1e308)
+    assert np.isfinite(NGramModel(2, 3, smoothing=1e307).fit(np.array([0, 1, 2])).loss(np.array([0, 1, 2])))
 
 
 def test_ngram_sampling_at_a_tiny_temperature_is_greedy_and_quiet():

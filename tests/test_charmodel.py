@@ -267,3 +267,15 @@ def test_train_char_model_is_seeded_and_calls_back_at_the_steps():
     with pytest.raises(ValueError, match="at_steps"):
         train_char_model(ids, len(vocab), cell="rnn", hidden_size=8, steps=5, peak_lr=1e-2, seed=0,
                          at_steps=(6,), callback=print)
+
+
+def test_char_trainer_checks_its_model_and_text():
+    model = CharModel(5, 4, rng=0)
+    with pytest.raises(TypeError, match="model must be a CharModel, got dict"):
+        CharTrainer({}, np.arange(40) % 5, seq_len=4, batch_size=2, rng=0)
+    with pytest.raises(TypeError, match=r"ids must be a 1-d integer array \(the encoded text\), got float64"):
+        CharTrainer(model, np.arange(40.0) % 5, seq_len=4, batch_size=2, rng=0)  # not silently cast
+    with pytest.raises(TypeError, match=r"got int64 of shape \(20, 2\)"):
+        CharTrainer(model, (np.arange(40) % 5).reshape(20, 2), seq_len=4, batch_size=2, rng=0)
+    with pytest.raises(ValueError, match=r"ids must be in \[0, 5\), got 0 to 7"):
+        CharTrainer(model, np.arange(40) % 8, seq_len=4, batch_size=2, rng=0)

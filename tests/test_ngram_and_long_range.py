@@ -18,11 +18,11 @@ from rnnbook.training.chartrainer import evaluate
 
 
 @pytest.mark.parametrize("order", [1, 2, 3])
-@pytest.mark.parametrize("k", [0.1, 1.0])
-def test_ngram_probabilities_sum_to_one_for_every_context(order, k):
+@pytest.mark.parametrize("smoothing", [0.1, 1.0])
+def test_ngram_probabilities_sum_to_one_for_every_context(order, smoothing):
     rng = np.random.default_rng(0)
     vocab = 4
-    model = NGramModel(order, vocab, k=k).fit(rng.integers(0, vocab, size=200))
+    model = NGramModel(order, vocab, smoothing=smoothing).fit(rng.integers(0, vocab, size=200))
     for context in [[0, 1], [3, 3], [2, 0]]:
         total = sum(np.exp(model.log_probs(np.array(context + [x]))[-1]) for x in range(vocab))
         assert total == pytest.approx(1.0, abs=1e-12)
@@ -30,7 +30,7 @@ def test_ngram_probabilities_sum_to_one_for_every_context(order, k):
 
 def test_ngram_matches_the_add_k_formula_counted_by_hand():
     text = np.array([0, 1, 0, 2, 0, 1, 1])  # after 0: 1, 2, 1 (three times); after 1: 0, 1
-    model = NGramModel(2, 3, k=0.5).fit(text)
+    model = NGramModel(2, 3, smoothing=0.5).fit(text)
     probs = np.exp(model.log_probs(np.array([0, 1, 1, 0, 0])))
     assert probs[1] == pytest.approx((2 + 0.5) / (3 + 1.5))  # P(1 | 0)
     assert probs[2] == pytest.approx((1 + 0.5) / (2 + 1.5))  # P(1 | 1)
@@ -39,9 +39,9 @@ def test_ngram_matches_the_add_k_formula_counted_by_hand():
 
 
 def test_ngram_unseen_context_is_uniform_and_unigram_is_the_frequencies():
-    model = NGramModel(3, 5, k=1.0).fit(np.array([0, 1, 0, 1, 0, 1]))
+    model = NGramModel(3, 5, smoothing=1.0).fit(np.array([0, 1, 0, 1, 0, 1]))
     assert np.exp(model.log_probs(np.array([4, 4, 2]))[-1]) == pytest.approx(1 / 5)
-    unigram = NGramModel(1, 2, k=1e-9).fit(np.array([0, 0, 0, 1]))
+    unigram = NGramModel(1, 2, smoothing=1e-9).fit(np.array([0, 0, 0, 1]))
     assert np.exp(unigram.log_probs(np.array([0, 1]))) == pytest.approx([0.75, 0.25])
 
 
@@ -54,7 +54,7 @@ def test_ngram_loss_leaves_out_the_first_character():
 def test_a_longer_context_fits_its_own_training_text_better():
     rng = np.random.default_rng(1)
     text = np.tile(rng.integers(0, 6, size=50), 20)  # a repeated random block: order helps
-    losses = [NGramModel(n, 6, k=0.01).fit(text).loss(text) for n in (1, 2, 3)]
+    losses = [NGramModel(n, 6, smoothing=0.01).fit(text).loss(text) for n in (1, 2, 3)]
     assert losses[0] > losses[1] > losses[2]
 
 
@@ -74,8 +74,8 @@ def test_ngram_refuses_bad_ids(ids, error, message):
 def test_ngram_refuses_bad_settings():
     with pytest.raises((TypeError, ValueError), match="order"):
         NGramModel(0, 3)
-    with pytest.raises((TypeError, ValueError), match="k"):
-        NGramModel(2, 3, k=0.0)
+    with pytest.raises((TypeError, ValueError), match="smoothing"):
+        NGramModel(2, 3, smoothing=0.0)
     with pytest.raises(ValueError, match="at least 2 characters"):
         NGramModel(2, 3).fit(np.array([0, 1])).loss(np.array([1]))
 
@@ -166,7 +166,7 @@ def test_cell_sweep_refuses_no_seeds():
 
 def test_ngram_next_log_probs_are_the_log_probs_of_the_text():
     ids = np.array([0, 1, 2, 0, 1, 1, 2, 0, 2, 1])
-    model = NGramModel(3, 3, k=0.5).fit(ids)
+    model = NGramModel(3, 3, smoothing=0.5).fit(ids)
     by_position = model.log_probs(ids)
     for t in range(len(ids)):
         following = model.next_log_probs(ids[:t])
@@ -176,7 +176,7 @@ def test_ngram_next_log_probs_are_the_log_probs_of_the_text():
 
 def test_ngram_sample_follows_the_counts_and_the_seed():
     ids = np.array([0, 1, 2] * 30)
-    model = NGramModel(2, 3, k=0.01).fit(ids)
+    model = NGramModel(2, 3, smoothing=0.01).fit(ids)
     written = model.sample(30, prime=np.array([0]), temperature=0.1, rng=0)
     assert written.tolist() == ([1, 2, 0] * 10)  # after 0 comes 1, after 1 comes 2, ...
     first, again = (model.sample(50, prime=np.array([0]), temperature=3.0, rng=5) for _ in range(2))

@@ -127,7 +127,7 @@ def test_kind_gradient_factor():
         g = d.given
         lam = np.linalg.svd(np.array(g["W"]), compute_uv=False)[0]
         per_step = g["gamma"] * lam
-        close(d.parts, [per_step, per_step ** g["k"], bool(per_step < 1)])
+        close(d.parts, [per_step, per_step ** g["lag"], bool(per_step < 1)])
         answers.add(d.parts[2].answer)
     assert answers == {True, False}, "the draws should ask both ways"
 
@@ -175,20 +175,20 @@ def test_lstm_step_matches_torch(torch):
 
 def test_kind_softmax_temperature():
     for d in drafts("softmax_temperature"):
-        z = np.array(d.given["z"]) / d.given["tau"]
+        z = np.array(d.given["y"]) / d.given["tau"]
         e = np.array([math.exp(v) for v in z])
         close(d.parts, list(e / e.sum()))
 
 
 def test_softmax_temperature_matches_torch(torch):
     for d in drafts("softmax_temperature"):
-        p = torch.softmax(torch.tensor(d.given["z"], dtype=torch.float64) / d.given["tau"], dim=0)
+        p = torch.softmax(torch.tensor(d.given["y"], dtype=torch.float64) / d.given["tau"], dim=0)
         close(d.parts, p.tolist())
 
 
 def test_kind_attention_weights():
     for d in drafts("attention_weights"):
-        s, q = np.array(d.given["s"]), np.array(d.given["d"])
+        s, q = np.array(d.given["h"]), np.array(d.given["h'"])
         e = [math.exp(sum(si * qi for si, qi in zip(row, q, strict=True))) for row in s]  # e_t = d . s_t
         a = [v / sum(e) for v in e]
         context = [sum(a[t] * s[t][j] for t in range(3)) for j in range(2)]

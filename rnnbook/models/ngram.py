@@ -1,9 +1,10 @@
 """A character n-gram model: the counting baseline a recurrent language model must beat.
 
 It guesses the next character from the ``order - 1`` characters before it, by
-how often each character followed them in the training text, with add-k
-smoothing so that nothing unseen gets probability zero (Jurafsky and Martin,
-*Speech and Language Processing*, chapter 3).  Its held-out loss, in nats per
+how often each character followed them in the training text, with additive
+smoothing (add-kappa, also called add-k or Lidstone smoothing) so that nothing
+unseen gets probability zero (Jurafsky and Martin, *Speech and Language
+Processing*, chapter 3).  Its held-out loss, in nats per
 character like :func:`rnnbook.training.chartrainer.evaluate`'s, says what a
 memory of a few characters is worth.
 """
@@ -18,9 +19,9 @@ from rnnbook._validation import check_positive_float, check_positive_int, check_
 class NGramModel:
     """A character n-gram model: the next character's probability given the previous ``order - 1``.
 
-    With add-k smoothing,
+    With additive (add-kappa) smoothing,
 
-    .. math:: P(x \\mid u) = \\frac{N(u, x) + k}{N(u) + k V},
+    .. math:: P(x \\mid u) = \\frac{N(u, x) + \\kappa}{N(u) + \\kappa V},
 
     where :math:`u` is the context (the previous ``order - 1`` characters),
     :math:`N(u, x)` counts how often ``x`` followed ``u`` in the training text,
@@ -37,22 +38,25 @@ class NGramModel:
         :math:`(V + 1)^{order - 1} V < 2^{63}` (9 for 100 characters).
     vocab_size : int
         V, the number of characters; the ids are in ``0 .. V - 1``.
-    k : float, default 1.0
-        The smoothing constant (> 0); 1 is Laplace's rule.
+    smoothing : float, default 1.0
+        The smoothing constant :math:`\\kappa > 0`; 1 is Laplace's rule.
 
     Examples
     --------
-    >>> model = NGramModel(2, 3, k=1.0).fit(np.array([0, 1, 0, 1, 0, 1]))
+    >>> model = NGramModel(2, 3, smoothing=1.0).fit(np.array([0, 1, 0, 1, 0, 1]))
     >>> round(float(np.exp(model.log_probs(np.array([0, 1]))[1])), 3)  # P(1 | 0) = (3 + 1) / (3 + 3)
     0.667
     """
 
-    def __init__(self, order: int, vocab_size: int, *, k: float = 1.0) -> None:
+    def __init__(self, order: int, vocab_size: int, *, smoothing: float = 1.0) -> None:
         self.order = check_positive_int(order, "order")
         self.vocab_size = check_positive_int(vocab_size, "vocab_size")
-        self.k = check_positive_float(k, "k")
-        if not np.isfinite(self.k * self.vocab_size):  # the denominator N(u) + kV: infinite, every probability 0
-            raise ValueError(f"k must keep k * vocab_size finite, got k = {self.k:g} with vocab_size {self.vocab_size}")
+        self.smoothing = check_positive_float(smoothing, "smoothing")
+        if not np.isfinite(self.smoothing * self.vocab_size):  # N(u) + kappa V infinite: every probability 0
+            raise ValueError(
+                f"smoothing must keep smoothing * vocab_size finite, got smoothing = {self.smoothing:g} "
+                f"with vocab_size {self.vocab_size}"
+            )
         # A (context, next) pair is coded as one int64: (V + 1)**(order - 1) contexts times V characters.
         largest = 0  # the highest order whose codes fit
         while (self.vocab_size + 1) ** largest * self.vocab_size < 2**63:
@@ -110,7 +114,7 @@ class NGramModel:
         context, nxt = self._codes(ids)
         pair = self._lookup(self._pairs, self._pair_counts, context * self.vocab_size + nxt)
         total = self._lookup(self._contexts, self._context_counts, context)
-        return np.log(pair + self.k) - np.log(total + self.k * self.vocab_size)
+        return np.log(pair + self.smoothing) - np.log(total + self.smoothing * self.vocab_size)
 
     def loss(self, ids: np.ndarray) -> float:
         """Mean surprise, in nats per character, at the characters ``ids[1:]`` of a text ``ids`` (N,).
@@ -137,7 +141,7 @@ class NGramModel:
             code = code * (self.vocab_size + 1) + int(symbol)
         pair = self._lookup(self._pairs, self._pair_counts, code * self.vocab_size + np.arange(self.vocab_size))
         total = self._lookup(self._contexts, self._context_counts, np.array([code]))[0]
-        return np.log(pair + self.k) - np.log(total + self.k * self.vocab_size)
+        return np.log(pair + self.smoothing) - np.log(total + self.smoothing * self.vocab_size)
 
     def sample(
         self, length: int, *, prime: np.ndarray, temperature: float = 1.0, rng: np.random.Generator | int

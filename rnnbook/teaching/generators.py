@@ -101,7 +101,7 @@ def parameter_count(rng: np.random.Generator, gated: bool = False) -> Draft:
 
 
 def gradient_factor(rng: np.random.Generator) -> Draft:
-    """Pascanu's bound on the gradient factor over k steps, for a diagonal W."""
+    """Pascanu's bound on the gradient factor over a lag of T - k steps, for a diagonal W."""
     activation = str(rng.choice(["tanh", "sigmoid"]))
     if activation == "tanh":
         diagonal, gamma = tenths(rng, 0.5, 1.5, 2) * rng.choice([-1, 1], 2), 1.0
@@ -116,23 +116,25 @@ def gradient_factor(rng: np.random.Generator) -> Draft:
         f"A recurrent layer with $f = {f_tex}$ (so $|f'| \\le \\gamma = "
         f"{num(gamma)}$) has the diagonal recurrent matrix $W = {mat(w)}$; the singular values of a diagonal "
         "matrix are the absolute values of its diagonal entries. Pascanu's bound says the gradient factor "
-        f"over $k$ steps is at most $(\\gamma \\lambda_1)^k$. Take $k = {lag}$."
+        f"from step $k$ to step $T$, a lag of $T - k$ steps, is at most $(\\gamma \\lambda_1)^{{T-k}}$. "
+        f"Take $T - k = {lag}$."
     )
     parts = [
         Part("$\\gamma \\lambda_1$, the bound on one step's factor", per_step, tol_abs=0.001),
-        Part(f"the bound $(\\gamma \\lambda_1)^k$ over $k = {lag}$ steps", over_k, tol_abs=1e-4, tol_rel=0.02),
-        Part("does the bound guarantee that the gradient vanishes as $k$ grows (yes or no)?", per_step < 1,
+        Part(f"the bound $(\\gamma \\lambda_1)^{{T-k}}$ over $T - k = {lag}$ steps", over_k, tol_abs=1e-4,
+             tol_rel=0.02),
+        Part("does the bound guarantee that the gradient vanishes as the lag $T - k$ grows (yes or no)?", per_step < 1,
              type="yesno"),
     ]
     steps = [
         f"$\\lambda_1 = \\max |W_{{ii}}| = {num(per_step / gamma)}$, so $\\gamma \\lambda_1 = {num(gamma)} \\times "
         f"{num(per_step / gamma)} = {num(per_step)}$.",
         f"$(\\gamma \\lambda_1)^{{{lag}}} = {num(per_step)}^{{{lag}}} = {num(over_k, 6)}$.",
-        ("Yes: $\\gamma \\lambda_1 < 1$, so the bound shrinks geometrically with $k$."
+        ("Yes: $\\gamma \\lambda_1 < 1$, so the bound shrinks geometrically with the lag."
          if per_step < 1 else
          "No: $\\gamma \\lambda_1 \\ge 1$, so the bound does not shrink; the gradient may or may not vanish."),
     ]
-    given = {"gamma": gamma, "W": as_given(w), "k": lag}
+    given = {"gamma": gamma, "W": as_given(w), "lag": lag}
     return Draft("The gradient factor over many steps", text, given, parts, steps)
 
 
@@ -197,17 +199,17 @@ def softmax_temperature(rng: np.random.Generator) -> Draft:
     tau = float(rng.choice([0.5, 0.8, 1.5, 2.0, 2.5]))
     probs = softmax(scores / tau)  # what rnnbook.models.charmodel.sample draws from
     text = (
-        f"A character model gives the scores $(z_1, z_2, z_3, z_4) = {seq(scores)}$ to four characters. It samples "
-        f"at temperature $\\tau = {num(tau)}$: $p_j = \\exp(z_j / \\tau) / \\sum_k \\exp(z_k / \\tau)$. "
+        f"A character model gives the scores $(y_1, y_2, y_3, y_4) = {seq(scores)}$ to four characters. It samples "
+        f"at temperature $\\tau = {num(tau)}$: $p_k = \\exp(y_k / \\tau) / \\sum_j \\exp(y_j / \\tau)$. "
         "Compute the four probabilities."
     )
-    parts = [Part(f"$p_{j + 1}$", float(p), tol_abs=0.005) for j, p in enumerate(probs)]
+    parts = [Part(f"$p_{k + 1}$", float(p), tol_abs=0.005) for k, p in enumerate(probs)]
     exps = np.exp(scores / tau)
     steps = [
-        f"$z / \\tau = {seq(scores / tau)}$; $\\exp(z / \\tau) = {seq(exps)}$, which sum to {num(exps.sum())}.",
+        f"$y / \\tau = {seq(scores / tau)}$; $\\exp(y / \\tau) = {seq(exps)}$, which sum to {num(exps.sum())}.",
         f"Divide each by the sum: $p = {seq(probs)}$.",
     ]
-    return Draft("Softmax with a temperature", text, {"z": as_given(scores), "tau": tau}, parts, steps)
+    return Draft("Softmax with a temperature", text, {"y": as_given(scores), "tau": tau}, parts, steps)
 
 
 def uniform_loss(rng: np.random.Generator) -> Draft:
@@ -363,27 +365,27 @@ def bptt_gradient(rng: np.random.Generator) -> Draft:
 
 def attention_weights(rng: np.random.Generator) -> Draft:
     """Dot-product attention by hand: three encoder states, one decoder state, weights and context."""
-    keys = tenths(rng, -1, 1, (3, 2))  # s_1, s_2, s_3, two units each
-    query = tenths(rng, -1, 1, 2)  # the decoder state d
+    keys = tenths(rng, -1, 1, (3, 2))  # h_1, h_2, h_3, two units each
+    query = tenths(rng, -1, 1, 2)  # the decoder state h'
     context, cache = attend({}, query[None, :], keys[:, None, :], None, score="dot")  # the package's look back
     weights, context = cache.weights[:, 0], context[0]
     rows = ", ".join(f"${seq(k)}$" for k in keys)
     text = (
-        f"An encoder has read three tokens and left the states {rows} (call them $s_t$, in that order). "
+        f"An encoder has read three tokens and left the states {rows} (call them $h_t$, in that order). "
         "The decoder's state is "
-        f"$d = {seq(query)}$. With the dot score $e_t = d \\cdot s_t$, the weights "
-        "$a_t = \\exp(e_t) / \\sum_k \\exp(e_k)$ and the context $c = \\sum_t a_t s_t$, compute the three "
-        "weights and the two numbers of the context."
+        f"$h' = {seq(query)}$. With the dot score $e_t = h' \\cdot h_t$, the weights "
+        "$\\alpha_t = \\exp(e_t) / \\sum_{t'} \\exp(e_{t'})$ and the context $\\bar h = \\sum_t \\alpha_t h_t$, "
+        "compute the three weights and the two numbers of the context."
     )
-    parts = [Part(f"$a_{t + 1}$", float(a), tol_abs=0.005) for t, a in enumerate(weights)]
+    parts = [Part(f"$\\alpha_{t + 1}$", float(a), tol_abs=0.005) for t, a in enumerate(weights)]
     parts += [Part(f"context, unit {j + 1}", float(c), tol_abs=0.01) for j, c in enumerate(context)]
     scores = keys @ query
     steps = [
         f"Scores $e = {seq(scores)}$; $\\exp(e) = {seq(np.exp(scores))}$, which sum to {num(np.exp(scores).sum())}.",
-        f"Weights $a = {seq(weights)}$ (they sum to 1).",
-        f"Context $c = a_1 s_1 + a_2 s_2 + a_3 s_3 = {seq(context)}$.",
+        f"Weights $\\alpha = {seq(weights)}$ (they sum to 1).",
+        f"Context $\\bar h = \\alpha_1 h_1 + \\alpha_2 h_2 + \\alpha_3 h_3 = {seq(context)}$.",
     ]
-    return Draft("Attention weights by hand", text, {"s": as_given(keys), "d": as_given(query)}, parts, steps)
+    return Draft("Attention weights by hand", text, {"h": as_given(keys), "h'": as_given(query)}, parts, steps)
 
 
 #: Problem kind -> generator.

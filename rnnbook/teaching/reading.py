@@ -1,6 +1,6 @@
 """How long a chapter takes to read, computed from its MyST source: the reading times of the teachers page.
 
-The rule (:func:`reading_minutes`): the words of prose at :data:`WORDS_PER_MINUTE`,
+The rule (:func:`reading_time`): the words of prose at :data:`WORDS_PER_MINUTE`,
 plus one minute for every :data:`LINES_PER_MINUTE` lines of code or display math
 that the reader sees.  Prose is everything outside code and math, including
 the admonitions, the exercises and the figures' captions, but not the hints

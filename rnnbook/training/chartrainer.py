@@ -122,8 +122,14 @@ class CharTrainer:
         max_norm: float = DEFAULT_MAX_NORM,
         rng: np.random.Generator | int,
     ) -> None:
+        if not isinstance(model, CharModel):
+            raise TypeError(f"model must be a CharModel, got {type(model).__name__}")
         self.model = model
-        self.ids = np.asarray(ids, dtype=np.int64)
+        ids = np.asarray(ids)
+        if ids.ndim != 1 or not np.issubdtype(ids.dtype, np.integer):
+            raise TypeError(f"ids must be a 1-d integer array (the encoded text), got {ids.dtype} of shape {ids.shape}")
+        model.check_ids(ids[:, None], "ids")  # every id in [0, vocab_size)
+        self.ids = ids.astype(np.int64, copy=False)
         self.seq_len = check_positive_int(seq_len, "seq_len")
         check_positive_int(batch_size, "batch_size")
         if len(self.ids) < self.seq_len + 1:
@@ -164,8 +170,9 @@ class CharTrainer:
         Raises
         ------
         TrainingDiverged
-            If the loss or a gradient is NaN or infinite; the weights are then
-            left as they were before this step.
+            If the loss or a gradient is NaN or infinite (the weights are then
+            left as they were before this step), or if the update made a weight
+            NaN or infinite (then they are not: keep the last checkpoint).
         """
         if self.chunk >= self.n_chunks:
             self.epoch += 1
@@ -181,7 +188,7 @@ class CharTrainer:
         if not all(np.isfinite(p).all() for p in self.model.params.values()):
             raise TrainingDiverged(
                 f"the weights became NaN or infinite at training step {self.step_count + 1}; "
-                "try a smaller learning rate (--lr)"
+                "try a smaller learning rate (lr; --lr of rnnbook train)"
             )
         self.state = final
         self.chunk += 1
