@@ -140,12 +140,16 @@ def test_a_run_is_never_saved_unloadable(option, text_file, tmp_path):
 # -- rnnbook problems / rnnbook check ---------------------------------------------------------------
 
 
+def make_worksheet(folder, chapter: str):
+    """``rnnbook problems CHAPTER`` for one student into ``folder``: the key and the answers file."""
+    result = rnnbook("problems", chapter, "--student", "alice", "--out", folder)
+    assert result.returncode == 0, result.stderr
+    return next(folder.glob("*-key.json")), next(folder.glob("*-answers.csv"))
+
+
 @pytest.fixture(scope="module")
 def worksheet(tmp_path_factory):
-    out = tmp_path_factory.mktemp("sheet")
-    result = rnnbook("problems", "1", "--student", "alice", "--out", out)
-    assert result.returncode == 0, result.stderr
-    return next(out.glob("*-key.json")), next(out.glob("*-answers.csv"))
+    return make_worksheet(tmp_path_factory.mktemp("sheet"), "1")
 
 
 @pytest.mark.parametrize("which", ["key", "answers"])

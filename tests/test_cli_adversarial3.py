@@ -17,6 +17,7 @@ import sys
 import numpy as np
 import pytest
 from test_cli import ROOT, SMALL, assert_one_line_error, rnnbook, trained_run  # noqa: F401 (fixtures)
+from test_cli_adversarial2 import make_worksheet
 from test_cli_reliability import finish, popen, step_of, wait_for_line
 
 from rnnbook.cli.errors import terminal_text
@@ -42,10 +43,7 @@ def test_a_huge_time_budget_trains_and_saves(minutes, text_file, tmp_path):
 
 @pytest.fixture(scope="module")
 def worksheet(tmp_path_factory):
-    out = tmp_path_factory.mktemp("sheet")
-    result = rnnbook("problems", "4", "--student", "alice", "--out", out)
-    assert result.returncode == 0, result.stderr
-    return next(out.glob("*-key.json")), next(out.glob("*-answers.csv"))
+    return make_worksheet(tmp_path_factory.mktemp("sheet"), "4")
 
 
 @pytest.mark.parametrize(
