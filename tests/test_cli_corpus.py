@@ -116,3 +116,16 @@ def test_export_weights_refuses_to_overwrite_or_resume(trained_run, tmp_path):  
     assert_one_line_error(rnnbook("export", trained_run, "--weights", target, "--torch", tmp_path / "m.pt"),
                           "not allowed with")
     assert_one_line_error(rnnbook("export", trained_run), "one of the arguments --torch --weights is required")
+
+
+def test_export_weights_refuses_a_folder_in_use(trained_run, tmp_path):  # noqa: F811 (fixture)
+    from rnnbook.cli.runtime import open_run_folder
+
+    target = tmp_path / "busy"
+    with open_run_folder(str(target), create=True):  # as a trainer starting in that folder holds it
+        result = rnnbook("export", trained_run, "--weights", target)
+    assert_one_line_error(result, f"--weights {target} is in use by another rnnbook process")
+    assert not checkpoint.checkpoint_path(target).exists()
+    # and once free, the export works and the trainer's check then refuses the folder
+    assert rnnbook("export", trained_run, "--weights", target).returncode == 0
+    assert_one_line_error(rnnbook("train", "--out", target, "--steps", "1", *TINY), "already holds a checkpoint")

@@ -7,7 +7,7 @@ import math
 from pathlib import Path
 
 from rnnbook.cli.errors import CLIError, printable, terminal_text
-from rnnbook.cli.runtime import Console
+from rnnbook.cli.runtime import Console, open_run_folder
 from rnnbook.models.charmodel import sample
 from rnnbook.training import checkpoint
 from rnnbook.training.torch_export import export_torch
@@ -100,18 +100,15 @@ def cmd_export(args: argparse.Namespace) -> int:
 
 
 def _export_weights(run: str, target: str) -> int:
-    """``export --weights``: the run's weights as a new run folder."""
-    if not target:
-        raise CLIError("--weights must name a new run folder, got an empty string")
-    if Path(target).exists() and not Path(target).is_dir():
-        raise CLIError(f"--weights {printable(target)}: exists and is not a folder; give a new folder name")
-    try:
-        written = checkpoint.export_weights(run, target)
-    except FileExistsError:
-        raise CLIError(
-            f"--weights {printable(target)}: the folder already holds a checkpoint, which writing would destroy; "
-            "give a new folder name"
-        ) from None
+    """``export --weights``: the run's weights as a new run folder, locked while it is written."""
+    with open_run_folder(target, create=True, option="--weights") as folder:
+        try:
+            written = checkpoint.export_weights(run, folder)
+        except FileExistsError:
+            raise CLIError(
+                f"--weights {printable(target)}: the folder already holds a checkpoint, which writing would "
+                "destroy; give a new folder name"
+            ) from None
     size = written.stat().st_size
     Console(keep_going=True).print(f"wrote {printable(written)} (the weights only, {size / 2**20:.1f} MiB)")
     return 0

@@ -132,7 +132,7 @@ class StopSignals:
 
 
 @contextlib.contextmanager
-def open_run_folder(out: str, *, create: bool) -> Iterator[Path]:
+def open_run_folder(out: str, *, create: bool, option: str = "--out") -> Iterator[Path]:
     """Check the run folder ``out`` and hold its lock for the ``with`` block; yields the folder.
 
     Parameters
@@ -141,6 +141,8 @@ def open_run_folder(out: str, *, create: bool) -> Iterator[Path]:
         The ``--out`` option.
     create : bool
         Create the folder (and its parents) if missing; when resuming it must exist.
+    option : str, default "--out"
+        The option that named the folder, for the messages (``export --weights`` writes a run folder too).
 
     Raises
     ------
@@ -152,18 +154,18 @@ def open_run_folder(out: str, *, create: bool) -> Iterator[Path]:
     anything in it (a text that cannot be read, say).
     """
     if not out:
-        raise CLIError("--out must name a folder, got an empty string")
+        raise CLIError(f"{option} must name a folder, got an empty string")
     path = Path(out)
     if path.exists() and not path.is_dir():
-        raise CLIError(f"--out {out}: exists and is not a folder")
+        raise CLIError(f"{option} {out}: exists and is not a folder")
     created = False
     if not path.exists():
         if not create:
-            raise CLIError(f"--out {out}: no such run folder to resume")
+            raise CLIError(f"{option} {out}: no such run folder to resume")
         try:
             path.mkdir(parents=True, exist_ok=True)
         except OSError as err:
-            raise CLIError(f"--out {out}: cannot create the folder ({err.strerror or err})") from None
+            raise CLIError(f"{option} {out}: cannot create the folder ({err.strerror or err})") from None
         created = True
     lock_path = path / LOCK_NAME
     try:
@@ -172,19 +174,19 @@ def open_run_folder(out: str, *, create: bool) -> Iterator[Path]:
         fd = os.open(lock_path, os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW | os.O_NONBLOCK, 0o666)
     except OSError as err:
         if lock_path.is_symlink():
-            raise CLIError(f"--out {out}: {LOCK_NAME} is a symbolic link; remove it (it is not followed)") from None
-        raise CLIError(f"--out {out}: cannot write in the folder ({err.strerror or err})") from None
+            raise CLIError(f"{option} {out}: {LOCK_NAME} is a symbolic link; remove it (it is not followed)") from None
+        raise CLIError(f"{option} {out}: cannot write in the folder ({err.strerror or err})") from None
     if not stat.S_ISREG(os.fstat(fd).st_mode):
         os.close(fd)
-        raise CLIError(f"--out {out}: {LOCK_NAME} exists and is not a regular file; remove it")
+        raise CLIError(f"{option} {out}: {LOCK_NAME} exists and is not a regular file; remove it")
     try:
         try:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
             other = os.pread(fd, 32, 0).decode("ascii", errors="replace").strip() or "unknown"
             raise CLIError(
-                f"--out {out} is in use by another 'rnnbook train' (process {other}); "
-                "wait for it to end, or choose another --out"
+                f"{option} {out} is in use by another rnnbook process (process {other}); "
+                f"wait for it to end, or choose another {option}"
             ) from None
         os.ftruncate(fd, 0)
         os.pwrite(fd, f"{os.getpid()}\n".encode("ascii"), 0)
