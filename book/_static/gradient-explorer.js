@@ -19,7 +19,7 @@
   "use strict";
 
   var SVG_NS = "http://www.w3.org/2000/svg";
-  var K_MAX = 100; // largest lag on the slider and the plot
+  var LAG_MAX = 100; // largest lag on the slider and the plot
   var Y_MIN = -12; // plot range, in powers of ten
   var Y_MAX = 12;
 
@@ -90,7 +90,7 @@
     var lam = slider(controls, "ge-lambda" + suffix, "Largest singular value \u03bb\u2081 of the recurrent weights",
       String(lamMin), String(lamMax), String(Math.round(lamStep * 1000) / 1000), root.dataset.lambda || "0.9");
     var lag = slider(controls, "ge-lag" + suffix, "Lag T \u2212 k (steps back in time)",
-      "1", String(K_MAX), "1", root.dataset.lag || "20");
+      "1", String(LAG_MAX), "1", root.dataset.lag || "20");
     root.appendChild(controls);
 
     var readout = el("p", { "class": "ge-readout", "aria-live": "polite" });
@@ -112,7 +112,7 @@
     legend.textContent = data ? "dashed: bound (\u03b3\u03bb\u2081)" + sup("T-k") + "   solid: measured, tanh network" :
       "the bound (\u03b3\u03bb\u2081)" + sup("T-k");
     root.appendChild(svg);
-    function xs(k) { return L + (W - L - R) * k / K_MAX; }
+    function xs(lagValue) { return L + (W - L - R) * lagValue / LAG_MAX; }
     function ys(e) { return T + (H - T - B) * (Y_MAX - Math.max(Y_MIN, Math.min(Y_MAX, e))) / (Y_MAX - Y_MIN); }
 
     function drawAxes() {
@@ -130,9 +130,9 @@
         t.textContent = "1e" + e;
         svg.appendChild(t);
       }
-      for (var k = 0; k <= K_MAX; k += 20) {
-        var tx = el("text", { x: xs(k), y: H - B + 16, "text-anchor": "middle", "class": "ge-tick" }, SVG_NS);
-        tx.textContent = String(k);
+      for (var tick = 0; tick <= LAG_MAX; tick += 20) {
+        var tx = el("text", { x: xs(tick), y: H - B + 16, "text-anchor": "middle", "class": "ge-tick" }, SVG_NS);
+        tx.textContent = String(tick);
         svg.appendChild(tx);
       }
       var xlabel = el("text", { x: (L + W - R) / 2, y: H - 6, "text-anchor": "middle", "class": "ge-tick" }, SVG_NS);
@@ -159,34 +159,34 @@
 
     function update() {
       var l = parseFloat(lam.input.value);
-      var kk = parseInt(lag.input.value, 10);
+      var stepsBack = parseInt(lag.input.value, 10);
       lam.shown.textContent = l.toFixed(2);
-      lag.shown.textContent = String(kk);
+      lag.shown.textContent = String(stepsBack);
       var g = gamma * l;
       var pts = [];
-      for (var j = 0; j <= K_MAX; j++) {
+      for (var j = 0; j <= LAG_MAX; j++) {
         pts.push(xs(j).toFixed(1) + "," + ys(j * Math.log10(g)).toFixed(1));
       }
       curve.setAttribute("points", pts.join(" "));
-      var value = bound(gamma, l, kk);
-      marker.setAttribute("cx", xs(kk).toFixed(1));
-      marker.setAttribute("cy", ys(kk * Math.log10(g)).toFixed(1));
+      var value = bound(gamma, l, stepsBack);
+      marker.setAttribute("cx", xs(stepsBack).toFixed(1));
+      marker.setAttribute("cy", ys(stepsBack * Math.log10(g)).toFixed(1));
       var trend = g < 1 ? "shrinks (vanishes)" : (g > 1 ? "grows (explodes)" : "stays the same");
-      var text = "Bound on the gradient's size " + kk + " steps back: (\u03b3\u03bb\u2081)" + sup("T-k") + " = (" +
-        gamma + " \u00d7 " + l.toFixed(2) + ")" + sup(kk) + " = " + formatNumber(value) +
+      var text = "Bound on the gradient's size " + stepsBack + " steps back: (\u03b3\u03bb\u2081)" + sup("T-k") + " = (" +
+        gamma + " \u00d7 " + l.toFixed(2) + ")" + sup(stepsBack) + " = " + formatNumber(value) +
         ". With \u03b3\u03bb\u2081 " + (g < 1 ? "below" : (g > 1 ? "above" : "equal to")) + " 1, it " + trend + " as the lag grows.";
-      var plotTitle = "Plot of the bound (\u03b3\u03bb\u2081)" + sup("T-k") + " against the lag T \u2212 k on a log scale; at T \u2212 k = " + kk +
+      var plotTitle = "Plot of the bound (\u03b3\u03bb\u2081)" + sup("T-k") + " against the lag T \u2212 k on a log scale; at T \u2212 k = " + stepsBack +
         " it is " + formatNumber(value);
       if (data) {
         var row = nearest(l);
         var measured = data.measured[row];
         var mpts = [];
-        for (var m = 0; m < measured.length && m <= K_MAX; m++) {
+        for (var m = 0; m < measured.length && m <= LAG_MAX; m++) {
           mpts.push(xs(m).toFixed(1) + "," + ys(logOf(measured[m])).toFixed(1));
         }
         measuredCurve.setAttribute("points", mpts.join(" "));
-        var mv = kk < measured.length ? measured[kk] : NaN;
-        measuredMarker.setAttribute("cx", xs(kk).toFixed(1));
+        var mv = stepsBack < measured.length ? measured[stepsBack] : NaN;
+        measuredMarker.setAttribute("cx", xs(stepsBack).toFixed(1));
         measuredMarker.setAttribute("cy", ys(logOf(mv)).toFixed(1));
         text += " Measured in a tanh network with \u03bb\u2081 = " + data.lambdas[row].toFixed(2) + ": " + formatNumber(mv) + ".";
         plotTitle += "; the measured norm of a tanh network is " + formatNumber(mv);
