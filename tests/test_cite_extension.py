@@ -201,6 +201,9 @@ def test_built_chapter_ends_with_citation(built_book, chapter):
     nbformat.validate(notebook)
     code = [c for c in notebook.cells if c.cell_type == "code"]
     assert code and all(c.execution_count for c in code), "the notebook is not executed"
+    # the hidden cells that assert the chapter's claims say so at their top, for a reader who changes the code
+    checks = [c for c in code if "remove-cell" in c.metadata.get("tags", []) and "assert " in c.source]
+    assert all(c.source.startswith(rc.CHECK_LABEL) for c in checks), "a check cell of the notebook is not labelled"
     assert (built_book / "_sources" / "book" / "chapters" / chapter.name).exists()
 
 

@@ -263,6 +263,7 @@ def copy_notebooks(app: Sphinx, exception: Exception | None) -> None:
             target.parent.mkdir(parents=True, exist_ok=True)
             shutil.copyfile(notebook, target)
             _merge_cached_outputs(target, config)
+            _label_checks(target)
         else:
             logger.warning("rnnbook_cite: no executed notebook for %s at %s", docname, notebook)
 
@@ -287,6 +288,30 @@ def _merge_cached_outputs(path: Path, config: Any) -> None:
     except KeyError:  # not in the cache: what myst-nb wrote is what there is
         return
     nbformat.write(merged, path)
+
+
+#: The first line of every check cell in a downloaded notebook (see :func:`_label_checks`).
+CHECK_LABEL = (
+    "# The book's check of its own sentences (hidden on the web page). After you change the code\n"
+    "# above, it may stop with an AssertionError: the sentences are about the original code. Skip it.\n"
+)
+
+
+def _label_checks(path: Path) -> None:
+    """Label the hidden cells that assert the chapter's claims, so a reader of the notebook knows them.
+
+    A reader who changes the code for an exercise and runs the notebook on would
+    otherwise meet an ``AssertionError`` from a cell the web page never showed.
+    """
+    import nbformat
+
+    notebook = nbformat.read(path, as_version=4)
+    for cell in notebook.cells:
+        tags = cell.get("metadata", {}).get("tags", [])
+        if cell.cell_type == "code" and "remove-cell" in tags and "assert " in cell.source:
+            if not cell.source.startswith(CHECK_LABEL):
+                cell.source = CHECK_LABEL + cell.source
+    nbformat.write(notebook, path)
 
 
 def visit_placeholder(self: Any, node: nodes.Element) -> None:  # pragma: no cover (replaced before writing)
