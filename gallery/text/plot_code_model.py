@@ -29,11 +29,11 @@ from rnnbook.models.charmodel import sample
 from rnnbook.training.checkpoint import load_model
 
 # This script's folder when run by hand; sphinx-gallery runs it from its folder.
-starts = [Path(sys.argv[0]).resolve().parent, Path.cwd()]
+starts = list(dict.fromkeys([Path(sys.argv[0]).resolve().parent, Path.cwd()]))
 found = [p / "book" / "trained" / "code-lstm" for f in starts for p in (f, *f.parents)
          if (p / "book" / "trained" / "code-lstm").is_dir()]
 if not found:
-    sys.exit(f"expected book/trained/code-lstm in {starts[0]}, {starts[1]} or a folder above them; "
+    sys.exit(f"expected book/trained/code-lstm in {' or '.join(map(str, starts))} or a folder above; "
              "run this script from the rnnbook repository")
 run_folder = found[0]
 model, vocab, record = load_model(run_folder)
