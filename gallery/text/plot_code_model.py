@@ -2,8 +2,8 @@
 A longer run: an LSTM that writes Python
 ========================================
 
-The chapter's character models train for a minute while the book builds.
-This is the model of its longer run: an LSTM trained for many minutes by the
+The chapter's character models are small and train in seconds while the book
+builds. This is the model of its longer run: an LSTM trained for minutes by the
 ``rnnbook`` command on the large built-in corpus, whose weights the
 repository keeps (``make code-model`` trains them again). We plot how it
 learned and let it write. (Chapter: :ref:`char-model`.)
