@@ -129,3 +129,11 @@ def test_export_weights_refuses_a_folder_in_use(trained_run, tmp_path):  # noqa:
     # and once free, the export works and the trainer's check then refuses the folder
     assert rnnbook("export", trained_run, "--weights", target).returncode == 0
     assert_one_line_error(rnnbook("train", "--out", target, "--steps", "1", *TINY), "already holds a checkpoint")
+
+
+def test_info_says_whether_a_run_can_be_resumed(trained_run, tmp_path):  # noqa: F811 (fixture)
+    full = rnnbook("info", trained_run).stdout
+    assert "resumable:       yes" in full and " of training" in full
+    assert rnnbook("export", trained_run, "--weights", tmp_path / "w").returncode == 0
+    light = rnnbook("info", tmp_path / "w").stdout
+    assert "resumable:       no: the weights only" in light

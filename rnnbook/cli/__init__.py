@@ -7,7 +7,7 @@
                   [--checkpoint-every N] [--print-every N] [--sample-every N] [--resume]
     rnnbook sample DIR [--temperature X] [--length N] [--prime TEXT] [--seed N]
     rnnbook info DIR
-    rnnbook export DIR --torch FILE | --weights DIR2
+    rnnbook export DIR --torch FILE | --weights NEWDIR
     rnnbook problems CHAPTER --student ID [--count N] [--out DIR] [--salt S]
     rnnbook check KEY ANSWERS
 
@@ -23,7 +23,7 @@ checkpoint; with the same ``--steps`` it ends on exactly the same weights as a
 run that was never interrupted.  Without TEXTFILE it trains on a built-in
 corpus, the Python source of standard-library modules: 15 of them
 (:data:`rnnbook.data.text.BUILTIN_FILES`), or with ``--corpus large`` 111
-(:data:`rnnbook.data.text.LARGE_FILES`).  ``export --weights DIR2`` writes a
+(:data:`rnnbook.data.text.LARGE_FILES`).  ``export --weights NEWDIR`` writes a
 run folder with the weights only (no optimiser state: a third of the size),
 which ``sample``, ``info`` and ``export --torch`` read.
 

@@ -7,7 +7,7 @@ import math
 from pathlib import Path
 
 from rnnbook.cli.errors import CLIError, printable, terminal_text
-from rnnbook.cli.runtime import Console, open_run_folder
+from rnnbook.cli.runtime import Console, fmt_time, open_run_folder
 from rnnbook.models.charmodel import sample
 from rnnbook.training import checkpoint
 from rnnbook.training.torch_export import export_torch
@@ -58,8 +58,12 @@ def cmd_info(args: argparse.Namespace) -> int:
         console.print(f"text:            {printable(text)}")
         console.print(
             f"training:        step {record.step}, seq-len {run.get('seq_len')}, batch {run.get('batch')}, "
-            f"lr {run.get('lr')}, seed {run.get('seed')}"
+            f"lr {run.get('lr')}, seed {run.get('seed')}, {fmt_time(record.elapsed)} of training"
         )
+    console.print(
+        "resumable:       " + ("yes ('rnnbook train --resume --out DIR')" if record.resumable
+                               else "no: the weights only (as 'rnnbook export --weights' writes them)")
+    )
     if record.validation:
         step, val = record.validation[-1]
         console.print(f"validation loss: {val:.3f} nats/char at step {step}")

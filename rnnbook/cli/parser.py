@@ -25,6 +25,8 @@ DEFAULTS = {
     "seed": 0,
     "steps": 2000,
 }
+#: The help of every command's DIR argument.
+RUN_FOLDER = "a run folder written by 'rnnbook train' or 'rnnbook export --weights'"
 #: The most characters ``rnnbook sample`` writes in one go (a megabyte of text; more is a typo, or a hang).
 MAX_SAMPLE_LENGTH = 1_000_000
 #: How often the training loop checkpoints, prints progress and writes a sample, in steps.
@@ -77,7 +79,7 @@ def build_parser() -> argparse.ArgumentParser:
     corpus = ", ".join(BUILTIN_FILES)
     parser = _Parser(
         prog=PROG,
-        description="Train a character-level language model (rnnbook, chapter 8) and write text with it.",
+        description="Train a character-level language model (the book's chapter on it) and write text with it.",
     )
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
@@ -116,7 +118,7 @@ def build_parser() -> argparse.ArgumentParser:
         "--batch", type=_positive_int, metavar="N", help=f"streams side by side (default {DEFAULTS['batch']})"
     )
     train.add_argument(
-        "--lr", type=_positive_float, metavar="X", help=f"Adam's learning rate (default {DEFAULTS['lr']})"
+        "--lr", type=_positive_float, metavar="X", help=f"Adam's learning rate, constant (default {DEFAULTS['lr']})"
     )
     budget = train.add_mutually_exclusive_group()
     budget.add_argument(
@@ -141,7 +143,7 @@ def build_parser() -> argparse.ArgumentParser:
             "the text goes as it is."
         ),
     )
-    smp.add_argument("run", metavar="DIR", help="a run folder written by 'rnnbook train'")
+    smp.add_argument("run", metavar="DIR", help=RUN_FOLDER)
     smp.add_argument("--temperature", type=_positive_float, default=1.0, metavar="X", help="> 0 (default 1.0)")
     smp.add_argument(
         "--length", type=_sample_length, default=500, metavar="N",
@@ -154,7 +156,7 @@ def build_parser() -> argparse.ArgumentParser:
     smp.add_argument("--seed", type=_seed, default=0, metavar="N", help="seed of the sampling (0)")
 
     info = sub.add_parser("info", help="describe a run folder", description="Describe a run folder.")
-    info.add_argument("run", metavar="DIR", help="a run folder written by 'rnnbook train'")
+    info.add_argument("run", metavar="DIR", help=RUN_FOLDER)
 
     export = sub.add_parser(
         "export",
@@ -162,14 +164,14 @@ def build_parser() -> argparse.ArgumentParser:
         description=(
             "--torch FILE: write the weights as a PyTorch state_dict (torch.save): rnn.weight_ih_l0 ... for "
             "torch.nn.RNN/LSTM/GRU and decoder.weight, decoder.bias for torch.nn.Linear; FILE.json holds the sizes "
-            "and the vocabulary. --weights DIR2: write a new run folder with the weights and the run's record only, "
+            "and the vocabulary. --weights NEWDIR: write a new run folder with the weights and the run's record only, "
             "without the optimiser's memory (about a third of the size), for 'rnnbook sample', 'info' and "
             "'export --torch'; it cannot be resumed."
         ),
     )
-    export.add_argument("run", metavar="DIR", help="a run folder written by 'rnnbook train'")
+    export.add_argument("run", metavar="DIR", help=RUN_FOLDER)
     target = export.add_mutually_exclusive_group(required=True)
     target.add_argument("--torch", metavar="FILE", help="the .pt file to write")
-    target.add_argument("--weights", metavar="DIR2", help="the new run folder to write (must hold no checkpoint)")
+    target.add_argument("--weights", metavar="NEWDIR", help="the new run folder to write (must hold no checkpoint)")
     add_subcommands(sub)  # rnnbook problems, rnnbook check (the teaching kit)
     return parser

@@ -131,6 +131,14 @@ class StopSignals:
             signal.signal(signum, handler)
 
 
+def fmt_time(seconds: float) -> str:
+    """``seconds`` as minutes and seconds, ``"8m37s"`` (``"over 100 days"`` beyond that, or for infinity)."""
+    if not seconds < 100 * 86400:  # --minutes 1e308 leaves infinite seconds (int() would raise), 1e300 300 digits
+        return "over 100 days"
+    seconds = max(0, int(round(seconds)))
+    return f"{seconds // 60}m{seconds % 60:02d}s"
+
+
 @contextlib.contextmanager
 def open_run_folder(out: str, *, create: bool, option: str = "--out") -> Iterator[Path]:
     """Check the run folder ``out`` and hold its lock for the ``with`` block; yields the folder.

@@ -29,7 +29,7 @@ import numpy as np
 
 from rnnbook.cli.errors import CLIError, printable, terminal_text
 from rnnbook.cli.parser import DEFAULTS, VALIDATION_FRACTION
-from rnnbook.cli.runtime import EXIT_STATUS, Console, StopSignals, open_run_folder, warn
+from rnnbook.cli.runtime import EXIT_STATUS, Console, StopSignals, fmt_time, open_run_folder, warn
 from rnnbook.data.encoding import Vocabulary
 from rnnbook.data.text import TextError, builtin_corpus, read_text, split_text
 from rnnbook.layers.registry import CELLS
@@ -78,13 +78,6 @@ def _absolute(path: str) -> str:
 
 def _sha256(text: str) -> str:
     return hashlib.sha256(text.encode("utf-8")).hexdigest()
-
-
-def _fmt_time(seconds: float) -> str:
-    if not seconds < 100 * 86400:  # --minutes 1e308 leaves infinite seconds (int() would raise), 1e300 300 digits
-        return "over 100 days"
-    seconds = max(0, int(round(seconds)))
-    return f"{seconds // 60}m{seconds % 60:02d}s"
 
 
 def resolve_settings(args: argparse.Namespace, out: Path) -> tuple[dict, checkpoint.RunRecord | None]:
@@ -235,7 +228,7 @@ class _Progress:
         line = (
             f"step {step}{'' if self.target is None else '/' + str(self.target)}  "
             f"train {np.mean(self.trainer.losses[-print_every:]):.3f}  val {val:.3f} nats/char  "
-            f"{speed:,.0f} chars/s  {_fmt_time(left)} left"
+            f"{speed:,.0f} chars/s  {fmt_time(left)} left"
         )
         tty = self.console.isatty()
         self.console.print(("\r" + line) if tty else line, end="" if tty else "\n")
@@ -263,7 +256,7 @@ def train_loop(args: argparse.Namespace, out: Path, run: Run, console: Console) 
     deadline = None if seconds is None else start + seconds
     console.print(
         f"training a {model.cell} ({model.n_layers} x {model.hidden_size}) on {run.source}: "
-        f"{len(run.train_text)} characters for training, {len(run.valid_text)} for validation, vocabulary of "
+        f"{len(run.train_text):,} characters for training, {len(run.valid_text):,} for validation, vocabulary of "
         f"{len(vocab)} (uniform guess: ln {len(vocab)} = {math.log(len(vocab)):.3f} nats/char)"
     )
 
@@ -313,7 +306,7 @@ def train_loop(args: argparse.Namespace, out: Path, run: Run, console: Console) 
     console.print(
         ("\n" if console.isatty() else "")
         + f"done: step {trainer.step_count}, validation loss {val:.3f} nats/char "
-        f"(uniform guess {math.log(len(vocab)):.3f}), {_fmt_time(time.monotonic() - start)} this run; "
+        f"(uniform guess {math.log(len(vocab)):.3f}), {fmt_time(time.monotonic() - start)} this run; "
         f"checkpoint in {out}"
     )
     return 0

@@ -35,6 +35,9 @@ class RunRecord:
         The validation losses measured so far.
     elapsed : float
         Seconds of training so far.
+    resumable : bool
+        Whether the checkpoint holds the training state ``rnnbook train
+        --resume`` needs (a folder written by ``export --weights`` does not).
     """
 
     format_version: int
@@ -46,6 +49,7 @@ class RunRecord:
     settings: dict | None = None
     validation: list = field(default_factory=list)
     elapsed: float = 0.0
+    resumable: bool = False
 
 
 def read_record(meta: dict) -> RunRecord:
@@ -62,6 +66,7 @@ def read_record(meta: dict) -> RunRecord:
             settings=settings if isinstance(settings, dict) else None,
             validation=list(meta.get("validation", [])),
             elapsed=float(meta.get("elapsed", 0.0)),
+            resumable="trainer" in meta,
         )
     except (KeyError, TypeError, ValueError, AttributeError) as err:
         raise CheckpointError(f"the checkpoint's metadata is incomplete: {type(err).__name__}: {err}") from None
