@@ -42,7 +42,7 @@ y_train, y_test = iso.encode(iso_train), iso.encode(iso_test)
 beams = [1, 2, 3, 5, 10]
 taus = [0.5, 1.0]
 exact, sampled = {}, {}
-for name, feed_context in [("context at every step", True), ("context only at the start", False)]:
+for name, feed_context in [("state at every step", True), ("state only at the start", False)]:
     exact[name], sampled[name] = [], []
     for seed in range(3):
         model = Translator(len(said), 32, len(iso), feed_context=feed_context, rng=seed, dtype=np.float32)
@@ -62,7 +62,7 @@ for name, feed_context in [("context at every step", True), ("context only at th
 # -----------------------------
 # A beam repairs outputs where greedy decoding took a token that looked best
 # but led to a less likely whole date; it cannot repair what the model never
-# learned. The translator with the context only at the start mostly cannot
+# learned. The translator with the state only at the start mostly cannot
 # carry the month and day to the end of the output, and no search over its own
 # guesses finds them. Sampling (dashed: temperature 0.5, dotted: 1.0) writes
 # fewer dates right than greedy decoding: every draw risks a digit.

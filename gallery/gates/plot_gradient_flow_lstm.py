@@ -3,17 +3,18 @@ How far back does the gradient reach? LSTM against RNN
 ======================================================
 
 The size of the gradient factor between the memory at the end of a sequence and
-the memory k steps earlier, for a vanilla RNN and for LSTMs whose forget gates
+the memory at an earlier step :math:`k`, :math:`T - k` steps earlier (the lag),
+for a vanilla RNN and for LSTMs whose forget gates
 start more and more open. (Chapter: :ref:`gates`.)
 """
 
 # %%
 # The measurement
 # ---------------
-# :func:`rnnbook.analysis.gradients.memory_jacobian_norms` returns, for each lag k, the
+# :func:`rnnbook.analysis.gradients.memory_jacobian_norms` returns, for each lag :math:`T - k`, the
 # largest singular value of the Jacobian of the final memory with respect to the
-# memory k steps back: the cell for an LSTM, the state for a vanilla RNN. It
-# is the factor by which a learning signal is scaled on its way back k steps.
+# memory at step :math:`k`: the cell for an LSTM, the state for a vanilla RNN. It
+# is the factor by which a learning signal is scaled on its way back :math:`T - k` steps.
 import matplotlib.pyplot as plt
 import numpy as np
 
@@ -51,11 +52,11 @@ print(f"vanilla RNN:     factor at lag 50 = {rnn_norms[49]:.1e}")
 # flattens as its forget gates open: the larger the bias, the further back the
 # gradient reaches (the printed factors at lag 50 give the numbers).
 fig, ax = plt.subplots(figsize=(7, 4))
-ax.semilogy(lags, rnn_norms, color="#888888", lw=2, label=r"vanilla RNN, $\|\partial h_T/\partial h_{T-k}\|$")
+ax.semilogy(lags, rnn_norms, color="#888888", lw=2, label=r"vanilla RNN, $\|\partial h_T/\partial h_k\|$")
 shades = plt.cm.Oranges(np.linspace(0.45, 1.0, len(lstm_norms)))
 for (extra, norms), shade in zip(lstm_norms.items(), shades, strict=True):
-    ax.semilogy(lags, norms, color=shade, label=rf"LSTM, forget bias +{extra}, $\|\partial c_T/\partial c_{{T-k}}\|$")
-ax.set_xlabel("lag $k$ (steps back)")
+    ax.semilogy(lags, norms, color=shade, label=rf"LSTM, forget bias +{extra}, $\|\partial c_T/\partial c_k\|$")
+ax.set_xlabel("lag $T - k$ (steps back)")
 ax.set_ylabel("gradient factor (log scale)")
 ax.set_title("Untrained layers, 16 units, one adding-problem sequence")
 ax.legend(frameon=False, fontsize=8)

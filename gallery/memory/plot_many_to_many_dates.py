@@ -45,7 +45,7 @@ for feed_context in (False, True):
     losses = fit(model, x_train, y_train, Adam(lr=0.003), epochs=12, batch_size=50, rng=0, max_norm=5.0)
     out = model.generate(x_test, length=11)
     results[feed_context] = (losses, out)
-    print(f"context at every step: {feed_context!s:>5}, exact dates: {sequence_accuracy(out, y_test):.3f}")
+    print(f"state at every step: {feed_context!s:>5}, exact dates: {sequence_accuracy(out, y_test):.3f}")
 for text, out in zip(written_test[:5], iso.decode(results[False][1][:, :5]), strict=True):
     print(f"  start only: {text:>18} -> {''.join(out)}")
 
@@ -57,8 +57,8 @@ for text, out in zip(written_test[:5], iso.decode(results[False][1][:, :5]), str
 # has to survive the longest, and it is the first to fade.
 fig, (ax_pos, ax_loss) = plt.subplots(1, 2, figsize=(11, 3.6), gridspec_kw={"width_ratios": [1.3, 1]})
 positions = [*"YYYY-MM-DD", "end"]
-for shift, (feed_context, color, name) in enumerate([(False, "#7570b3", "context only at the start"),
-                                                     (True, "#d95f02", "context at every step")]):
+for shift, (feed_context, color, name) in enumerate([(False, "#7570b3", "state only at the start"),
+                                                     (True, "#d95f02", "state at every step")]):
     right = (results[feed_context][1] == y_test).mean(axis=1)
     ax_pos.bar(np.arange(11) + 0.4 * (shift - 0.5), right, width=0.4, color=color, label=name)
     ax_loss.plot(results[feed_context][0], color=color, label=name)
