@@ -162,9 +162,9 @@ sphinx_gallery_conf = {
 sphinx_gallery_conf["subsection_order"] = [
     "gallery/memory",    # chapters 1-4
     "gallery/learning",  # chapters 5-6
-    "gallery/gates",     # chapter 7
-    "gallery/text",      # chapter 8
-    "gallery/beyond",    # chapter 9 on
+    "gallery/gates",     # chapter 8
+    "gallery/text",      # chapter 9
+    "gallery/beyond",    # chapter 10 on
 ]
 
 # -- HTML -----------------------------------------------------------------------

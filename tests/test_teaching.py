@@ -206,11 +206,11 @@ def test_kind_four_shapes():
         g = d.given
         x, states = (g["T"], g["B"], g["I"]), (g["T"], g["B"], g["H"])
         if "many-to-one" in d.title:
-            expected = [x, states, (g["B"], g["C"])]
+            expected = [x, states, (g["B"], g["answers"])]
         elif "aligned" in d.title:
-            expected = [x, states, (g["T"], g["B"], g["C"])]
+            expected = [x, states, (g["T"], g["B"], g["answers"])]
         else:
-            expected = [x, (g["B"], g["H"]), (g["T_out"], g["B"], g["C"])]
+            expected = [x, (g["B"], g["H"]), (g["T_out"], g["B"], g["answers"])]
         kinds.add(d.title)
         close(d.parts, expected)
     assert len(kinds) == 3

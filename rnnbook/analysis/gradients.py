@@ -83,10 +83,10 @@ def gradient_norm_by_lag(
     activation: str = "tanh",
     ord: int | str = 2,
 ) -> np.ndarray:
-    """The norm of dh_T/dh_(T-k), how much the last state moves per unit of an earlier one, for every lag k.
+    """The norm of dh_T/dh_k, how much the last state moves per unit of an earlier one, for every lag T - k.
 
     The product of Jacobians is built from the last step backwards,
-    dh_T/dh_(T-k) = J_T J_(T-1) ... J_(T-k+1), one factor more for each lag k.
+    dh_T/dh_k = J_T J_(T-1) ... J_(k+1), one factor more for each step further back.
 
     Parameters
     ----------
@@ -104,7 +104,7 @@ def gradient_norm_by_lag(
     Returns
     -------
     numpy.ndarray, shape (T + 1, B)
-        Row ``k`` is the norm of dh_T/dh_(T-k) for every
+        Row ``T - k`` (the lag) is the norm of dh_T/dh_k for every
         sequence; row 0 is the norm of the identity (1 for ord=2).
     """
     ord = _check_ord(ord)
@@ -268,16 +268,16 @@ def truncated_backprop_through_time(
 
 
 def memory_jacobian_norms(layer: RecurrentLayer, x: np.ndarray, lags) -> np.ndarray:
-    """How strongly the layer's memory at the end depends on its memory ``k`` steps earlier.
+    """How strongly the layer's memory at the end depends on its memory at an earlier step k, for each lag T - k.
 
     The *memory* is what the layer says carries its long memory
     (:meth:`~rnnbook.layers.base.RecurrentLayer.memory`): the cell c_t of an
-    LSTM, the state h_t of an RNN or a GRU.  For each lag ``k`` this runs the
+    LSTM, the state h_t of an RNN or a GRU.  For each lag T - k this runs the
     layer along ``x`` and returns the spectral norm (largest singular value) of
-    the Jacobian of the final memory with respect to the memory ``k`` steps
-    earlier: the most that a change of the memory ``k`` steps back can move
-    the final memory, per unit of change.  A norm that falls like gamma**k
-    means the gradient vanishes; a flat one means it survives.
+    the Jacobian of the final memory with respect to the memory at step k:
+    the most that a change of the memory T - k steps back can move the final
+    memory, per unit of change.  A norm that falls like gamma**(T - k) means
+    the gradient vanishes; a flat one means it survives.
 
     The Jacobian is computed with the layer's own backward pass: the sequence is
     copied H times into a batch, and copy ``j`` backpropagates the unit vector
@@ -291,7 +291,7 @@ def memory_jacobian_norms(layer: RecurrentLayer, x: np.ndarray, lags) -> np.ndar
     x : numpy.ndarray, shape (T, 1, I)
         One input sequence, with the layer's dtype.
     lags : sequence of int
-        Each ``k`` in ``1 .. T``.
+        Each lag T - k, in ``1 .. T``.
 
     Returns
     -------
@@ -325,7 +325,7 @@ def measured_lag_curves(
     batch: int = 10,
     rng: np.random.Generator | int,
 ) -> np.ndarray:
-    """Mean :math:`\\|\\partial h_T / \\partial h_{T-k}\\|` of a tanh network for each weight scale.
+    """Mean :math:`\\|\\partial h_T / \\partial h_k\\|` of a tanh network for each weight scale and lag T - k.
 
     The recurrent weights are ``scale`` times one random rotation, so their
     largest singular value is ``scale``; the input weights and biases are the
@@ -360,9 +360,9 @@ def measured_lag_curves(
 
 
 def forget_gate_products(layer: RecurrentLayer, x: np.ndarray, lags) -> np.ndarray:
-    """The belt-only memory factor of an LSTM: the largest product of forget gates over ``k`` steps.
+    """The belt-only memory factor of an LSTM: the largest product of forget gates over the last T - k steps.
 
-    Along the cell alone, dc_T/dc_(T-k) = diag(f_T * f_(T-1) * ... * f_(T-k+1)),
+    Along the cell alone, dc_T/dc_k = diag(f_T * f_(T-1) * ... * f_(k+1)),
     whose spectral norm is the largest entry of the product.  Compare
     :func:`memory_jacobian_norms`, which measures the full
     Jacobian, the road through the hidden state included.
@@ -375,7 +375,7 @@ def forget_gate_products(layer: RecurrentLayer, x: np.ndarray, lags) -> np.ndarr
     x : numpy.ndarray, shape (T, 1, I)
         One input sequence, with the layer's dtype.
     lags : sequence of int
-        Each ``k`` in ``1 .. T``.
+        Each lag T - k, in ``1 .. T``.
 
     Returns
     -------

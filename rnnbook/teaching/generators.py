@@ -245,14 +245,14 @@ def four_shapes(rng: np.random.Generator) -> Draft:
         states, _ = model.layer.forward(x)
         arrays = [("the input $x$", x.shape), ("the states $h_1 \\dots h_T$", states.shape),
                   ("the scores of the answer", model.logits(x).shape)]
-        what = f"reads the whole sequence and then chooses one of $C = {answers}$ answers from its last state"
+        what = f"reads the whole sequence and then chooses one of {answers} possible answers from its last state"
         extra = ""
     elif shape == "aligned many-to-many":
         model = SequenceTagger(inputs, hidden, answers, rng=model_rng)
         states, _ = model.layer.forward(x)
         arrays = [("the input $x$", x.shape), ("the states $h_1 \\dots h_T$", states.shape),
                   ("the scores of the tags", model.logits(x).shape)]
-        what = f"gives one of $C = {answers}$ tags to every step"
+        what = f"gives one of {answers} possible tags to every step"
         extra = ""
     else:
         out_steps = int(rng.integers(3, 41))
@@ -272,7 +272,7 @@ def four_shapes(rng: np.random.Generator) -> Draft:
     )
     parts = [Part(f"the shape of {label}", tuple(int(n) for n in s), type="shape") for label, s in arrays]
     steps = [f"{label[0].upper() + label[1:]}: {shape_text(s)}." for label, s in arrays]
-    given = {"B": batch, "T": steps_t, "I": inputs, "H": hidden, "C": answers}
+    given = {"B": batch, "T": steps_t, "I": inputs, "H": hidden, "answers": answers}
     if shape == "encoder-decoder":
         given["T_out"] = out_steps
     return Draft(f"The arrays of {article.lower()} {shape} model", text, given, parts, steps)

@@ -25,11 +25,11 @@ from rnnbook.teaching import generators
 CHAPTERS: dict[str, tuple[str, ...]] = {
     "why-memory": ("uniform_loss", "state_trace", "parameter_count"),
     "chain": ("state_trace", "parameter_count", "four_shapes"),
-    "four-shapes": ("four_shapes", "parameter_count", "softmax_temperature"),
+    "four-shapes": ("four_shapes", "parameter_count", "uniform_loss"),
     "state-equation": ("state_trace", "parameter_count", "four_shapes"),
     "learning-through-time": ("bptt_gradient", "tbptt_chunks", "clipping"),
     "vanishing-gradients": ("gradient_factor", "clipping", "tbptt_chunks"),
-    "encoder-decoder": ("four_shapes", "softmax_temperature", "clipping"),
+    "encoder-decoder": ("four_shapes", "uniform_loss", "clipping"),
     "gates": ("lstm_step", "gated_parameter_count", "gradient_factor"),
     "char-model": ("softmax_temperature", "uniform_loss", "parameter_count"),
     "attention": ("attention_weights", "softmax_temperature", "four_shapes"),
