@@ -28,6 +28,18 @@ def rnnbook(*args: str, timeout: float = 900) -> subprocess.CompletedProcess:
     )
 
 
+def default_signals() -> None:
+    """Run in a child before it starts: SIGINT (Ctrl-C) and SIGHUP act as on a terminal.
+
+    A test run started as a background job (``make test &``) ignores SIGINT, one
+    started with ``nohup`` ignores SIGHUP, every child inherits that, and the
+    trainer rightly keeps an ignored signal ignored; the tests that send these
+    signals test the terminal's case.
+    """
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+    signal.signal(signal.SIGHUP, signal.SIG_DFL)
+
+
 def assert_one_line_error(result: subprocess.CompletedProcess, *fragments: str) -> None:
     assert result.returncode != 0, result.stdout
     assert "Traceback" not in result.stderr
@@ -108,7 +120,7 @@ def test_sigint_saves_and_resume_matches(text_file, tmp_path):
     proc = subprocess.Popen(
         [sys.executable, "-m", "rnnbook", "train", *map(str, common), "--out", str(tmp_path / "b"),
          "--steps", "100000"],
-        cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, preexec_fn=default_signals,
     )
     try:
         for line in proc.stdout:

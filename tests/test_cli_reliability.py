@@ -18,7 +18,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from test_cli import ROOT, SMALL, assert_one_line_error, rnnbook
+from test_cli import ROOT, SMALL, assert_one_line_error, default_signals, rnnbook
 
 from rnnbook.training import checkpoint
 
@@ -28,6 +28,7 @@ REFUSAL_MAX_RSS = 100 * 2**20
 
 def popen(*args: str, env: dict | None = None, **kwargs) -> subprocess.Popen:
     env = dict(os.environ, OMP_NUM_THREADS="1", **(env or {}))
+    kwargs.setdefault("preexec_fn", default_signals)  # as from a terminal, even in a background or nohup run
     return subprocess.Popen(
         [sys.executable, "-m", "rnnbook", *map(str, args)],
         cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, **kwargs,
