@@ -123,6 +123,9 @@ class Stacked:
                 params |= {f"{part}_l{layer}{suffix}": one.params[part] for part in _PARTS}
         self.cell = cell
         self.params = params
+        # The names of a state's parts ("h", and "c" for an LSTM), asked once: every step of a
+        # training run stacks and unstacks states by them.
+        self._parts = tuple(self.cells[0].state_parts(self.cells[0].init_state(1)))
 
     # -- parameters: one dict with torch's names, the cells see views ---------------------
 
@@ -191,8 +194,8 @@ class Stacked:
 
     # -- states: (L*D, B, H) arrays, a tuple (h, c) for the LSTM --------------------------
 
-    def _part_names(self) -> list[str]:
-        return list(self.cells[0].state_parts(self.cells[0].init_state(1)))
+    def _part_names(self) -> tuple[str, ...]:
+        return self._parts
 
     def unstack_state(self, state: State) -> list[State]:
         """The stacked state as a list of one state per cell (views), layer 0 forward first."""
