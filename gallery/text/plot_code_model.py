@@ -26,7 +26,7 @@ import numpy as np
 
 from rnnbook.analysis.text import compiling_share
 from rnnbook.models.charmodel import sample
-from rnnbook.training.checkpoint import load_model
+from rnnbook.training import checkpoint
 
 # This script's folder when run by hand; sphinx-gallery runs it from its folder.
 starts = list(dict.fromkeys([Path(sys.argv[0]).resolve().parent, Path.cwd()]))
@@ -36,7 +36,7 @@ if not found:
     sys.exit(f"expected book/trained/code-lstm in {' or '.join(map(str, starts))} or a folder above; "
              "run this script from the rnnbook repository")
 run_folder = found[0]
-model, vocab, record = load_model(run_folder)
+model, vocab, record = checkpoint.load_model(run_folder)
 run = record["run"]
 print(f"{model.cell}, {model.hidden_size} units, vocabulary of {len(vocab)}; trained on the {run['corpus']} "
       f"built-in corpus for {record['step']} training steps of {run['batch']} streams x {run['seq_len']} characters")
@@ -46,7 +46,7 @@ print(f"{model.cell}, {model.hidden_size} units, vocabulary of {len(vocab)}; tra
 # --------------
 # The training loss of every training step (a running mean over 50), and the
 # loss on the held-out last tenth of the corpus, measured now and then.
-losses = np.load(run_folder / "checkpoint.npz")["losses"]
+losses = checkpoint.load(run_folder)[0]["losses"]  # the training loss of every step
 window = 50
 running = np.convolve(losses, np.ones(window) / window, mode="valid")
 held_out = np.array(record["validation"])
